@@ -1,0 +1,141 @@
+package fsm
+
+import (
+	"errors"
+	"testing"
+)
+
+// okHooks answers every guard with yes, except the ones named in deny, and
+// counts the actions it is asked to run.
+type okHooks struct {
+	deny map[string]bool
+	ran  []string
+}
+
+func (h *okHooks) g(name string) bool    { return !h.deny[name] }
+func (h *okHooks) ACLAllows() bool       { return h.g("ACLAllows") }
+func (h *okHooks) PeerLimitAllows() bool { return h.g("PeerLimitAllows") }
+func (h *okHooks) SignatureValid() bool  { return h.g("SignatureValid") }
+func (h *okHooks) VersionSupported() bool {
+	return h.g("VersionSupported")
+}
+func (h *okHooks) MechanismMatches() bool     { return h.g("MechanismMatches") }
+func (h *okHooks) MechanismIsNull() bool      { return h.g("MechanismIsNull") }
+func (h *okHooks) SocketTypeCompatible() bool { return h.g("SocketTypeCompatible") }
+func (h *okHooks) IdentityValid() bool        { return h.g("IdentityValid") }
+func (h *okHooks) StartDial()                 { h.ran = append(h.ran, "StartDial") }
+func (h *okHooks) SendGreeting()              { h.ran = append(h.ran, "SendGreeting") }
+func (h *okHooks) SendReady()                 { h.ran = append(h.ran, "SendReady") }
+func (h *okHooks) SendError()                 { h.ran = append(h.ran, "SendError") }
+func (h *okHooks) HandshakeSucceeded()        { h.ran = append(h.ran, "HandshakeSucceeded") }
+
+func fireAll(t *testing.T, m *Machine, evs ...Event) {
+	t.Helper()
+	for _, e := range evs {
+		if err := m.Fire(e); err != nil {
+			t.Fatalf("Fire(%s) in %s: %v", e, m.State(), err)
+		}
+	}
+}
+
+func TestNullHappyPaths(t *testing.T) {
+	h := &okHooks{}
+	m := New(RoleAccept, h)
+	fireAll(t, &m, EventStart, EventSignatureReceived, EventGreetingReceived, EventReadyReceived)
+	if m.State() != StateReady || !m.State().Ready() {
+		t.Fatalf("accept side ended in %s, want Ready", m.State())
+	}
+	h = &okHooks{}
+	m = New(RoleConnect, h)
+	fireAll(t, &m, EventDial, EventConnected, EventSignatureReceived, EventGreetingReceived, EventReadyReceived)
+	if m.State() != StateReady {
+		t.Fatalf("connect side ended in %s, want Ready", m.State())
+	}
+}
+
+func TestFailedCheckClosesWithReason(t *testing.T) {
+	h := &okHooks{deny: map[string]bool{"SocketTypeCompatible": true}}
+	m := New(RoleConnect, h)
+	fireAll(t, &m, EventDial, EventConnected, EventSignatureReceived, EventGreetingReceived)
+	err := m.Fire(EventReadyReceived)
+	if !errors.Is(err, ReasonSocketTypeMismatch) {
+		t.Fatalf("got %v, want %v", err, ReasonSocketTypeMismatch)
+	}
+	if m.State() != StateStopped || !m.Reason().Fatal() {
+		t.Fatalf("state %s reason %s: a socket-type mismatch must stop reconnecting", m.State(), m.Reason())
+	}
+	if last := h.ran[len(h.ran)-1]; last != "SendError" {
+		t.Fatalf("last action %s, want SendError before closing", last)
+	}
+}
+
+func TestNonFatalCloseBacksOffThenRedials(t *testing.T) {
+	m := New(RoleConnect, &okHooks{})
+	fireAll(t, &m, EventDial)
+	if err := m.Fire(EventConnectFailed); !errors.Is(err, ReasonConnectFailed) {
+		t.Fatalf("got %v", err)
+	}
+	if m.State() != StateBackoff {
+		t.Fatalf("state %s, want Backoff", m.State())
+	}
+	fireAll(t, &m, EventRetryElapsed)
+	if m.State() != StateDialing {
+		t.Fatalf("state %s, want Dialing", m.State())
+	}
+}
+
+func TestUnhandledEventIsTypedError(t *testing.T) {
+	m := New(RoleAccept, &okHooks{})
+	err := m.Fire(EventReadyReceived)
+	var te *TransitionError
+	if !errors.As(err, &te) || !errors.Is(err, ErrNotHandled) || te.State != StateAccepted {
+		t.Fatalf("got %v", err)
+	}
+	if m.State() != StateAccepted {
+		t.Fatalf("an unhandled event changed the state to %s", m.State())
+	}
+}
+
+// nopHooks allows everything and records nothing, for measuring Fire.
+type nopHooks struct{}
+
+func (nopHooks) ACLAllows() bool            { return true }
+func (nopHooks) PeerLimitAllows() bool      { return true }
+func (nopHooks) SignatureValid() bool       { return true }
+func (nopHooks) VersionSupported() bool     { return true }
+func (nopHooks) MechanismMatches() bool     { return true }
+func (nopHooks) MechanismIsNull() bool      { return true }
+func (nopHooks) SocketTypeCompatible() bool { return true }
+func (nopHooks) IdentityValid() bool        { return true }
+func (nopHooks) StartDial()                 {}
+func (nopHooks) SendGreeting()              {}
+func (nopHooks) SendReady()                 {}
+func (nopHooks) SendError()                 {}
+func (nopHooks) HandshakeSucceeded()        {}
+
+var handshake = []Event{EventStart, EventSignatureReceived, EventGreetingReceived, EventReadyReceived, EventPeerClosed}
+
+func TestFireDoesNotAllocate(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() {
+		m := New(RoleAccept, nopHooks{})
+		for _, e := range handshake {
+			_ = m.Fire(e)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a whole handshake and close allocated %.0f times, want 0", allocs)
+	}
+}
+
+// BenchmarkFire reports the cost of one event: a whole accept-side NULL
+// handshake plus the close, divided by its five events.
+func BenchmarkFire(b *testing.B) {
+	b.ReportAllocs()
+	var h Hooks = nopHooks{}
+	for i := 0; i < b.N; i += len(handshake) {
+		m := New(RoleAccept, h)
+		for _, e := range handshake {
+			_ = m.Fire(e)
+		}
+	}
+}

@@ -1,0 +1,11 @@
+module github.com/zmtpgo/zmtp
+
+go 1.26.0
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/looplab/fsm v1.0.3 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
+	pgregory.net/rapid v1.3.0 // indirect
+)

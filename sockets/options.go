@@ -1,0 +1,91 @@
+package sockets
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/zmtpgo/zmtp/transport"
+)
+
+// Option configures a socket at New. Options are functional, one per
+// libzmq socket option worth having.
+type Option func(*options)
+
+type options struct {
+	identity         []byte
+	sendHWM, recvHWM int
+	maxMsgSize       int64
+	handshakeTimeout time.Duration
+	reconnectIvl     time.Duration
+	reconnectIvlMax  time.Duration
+	linger           time.Duration
+	monitor          func(Event)
+	logger           *slog.Logger
+	routerMandatory  bool
+	gate             transport.Gate
+}
+
+func defaultOptions() options {
+	return options{sendHWM: 1000, recvHWM: 1000, maxMsgSize: -1, linger: DefaultLinger}
+}
+
+// DefaultLinger bounds how long Close waits to hand queued messages to the
+// operating system. libzmq waits forever by default; a socket on an
+// untrusted network must not, so ours waits 30 s unless told otherwise.
+const DefaultLinger = 30 * time.Second
+
+// WithIdentity sets the Identity sent to peers (ZMQ_ROUTING_ID): a ROUTER
+// peer routes to it. 1–255 bytes, not starting with a zero byte.
+func WithIdentity(id []byte) Option {
+	return func(o *options) { o.identity = append([]byte(nil), id...) }
+}
+
+// WithSendHWM sets the send high-water mark per connection, in messages
+// (ZMQ_SNDHWM, default 1000).
+func WithSendHWM(n int) Option { return func(o *options) { o.sendHWM = n } }
+
+// WithRecvHWM sets the receive queue's capacity, in messages (ZMQ_RCVHWM,
+// default 1000). A full queue stops reading from the peers.
+func WithRecvHWM(n int) Option { return func(o *options) { o.recvHWM = n } }
+
+// WithMaxMsgSize limits received messages (ZMQ_MAXMSGSIZE); a peer that
+// declares more is disconnected before the bytes are allocated. < 0 is
+// unlimited, the default.
+func WithMaxMsgSize(n int64) Option { return func(o *options) { o.maxMsgSize = n } }
+
+// WithHandshakeTimeout bounds each handshake (ZMQ_HANDSHAKE_IVL, default
+// 30 s; < 0 disables it).
+func WithHandshakeTimeout(d time.Duration) Option {
+	return func(o *options) { o.handshakeTimeout = d }
+}
+
+// WithReconnectIvl sets the wait before redialling (ZMQ_RECONNECT_IVL,
+// default 100 ms; < 0 disables reconnecting).
+func WithReconnectIvl(d time.Duration) Option { return func(o *options) { o.reconnectIvl = d } }
+
+// WithReconnectIvlMax makes the reconnect wait double after each failure up
+// to d (ZMQ_RECONNECT_IVL_MAX; 0, the default, keeps it constant).
+func WithReconnectIvlMax(d time.Duration) Option {
+	return func(o *options) { o.reconnectIvlMax = d }
+}
+
+// WithLinger sets how long Close waits for queued messages to be sent
+// (ZMQ_LINGER): 0 drops them, < 0 waits as long as the peers stay
+// connected. Default DefaultLinger.
+func WithLinger(d time.Duration) Option { return func(o *options) { o.linger = d } }
+
+// WithMonitor calls f with every monitor event of the socket. f runs on the
+// socket's connection goroutines and must return quickly.
+func WithMonitor(f func(Event)) Option { return func(o *options) { o.monitor = f } }
+
+// WithLogger logs every monitor event to l (debug level for routine ones,
+// warnings for failures).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithRouterMandatory makes a ROUTER's Send fail with ErrUnroutable for an
+// unknown peer instead of dropping the message (ZMQ_ROUTER_MANDATORY).
+func WithRouterMandatory() Option { return func(o *options) { o.routerMandatory = true } }
+
+// WithGate sets the admission policy of bound endpoints (accept-from lists
+// and peer caps).
+func WithGate(g transport.Gate) Option { return func(o *options) { o.gate = g } }

@@ -1,0 +1,410 @@
+// Package sockets gives the ZeroMQ socket types over the ZMTP transport:
+// PAIR, PUSH, PULL, REQ, REP, DEALER and ROUTER, with libzmq's semantics
+// and wire compatibility.
+//
+// A socket binds and connects any number of endpoints; sends and receives
+// take a context, so deadlines and cancellation replace libzmq's
+// ZMQ_SNDTIMEO and ZMQ_RCVTIMEO. Close waits (up to the linger period) for
+// queued messages and leaves no goroutine behind.
+package sockets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/zmtpgo/zmtp/transport"
+)
+
+// Type is a socket type.
+type Type = transport.SocketType
+
+// Socket types.
+const (
+	PAIR   = transport.PAIR
+	PUB    = transport.PUB
+	SUB    = transport.SUB
+	REQ    = transport.REQ
+	REP    = transport.REP
+	DEALER = transport.DEALER
+	ROUTER = transport.ROUTER
+	PULL   = transport.PULL
+	PUSH   = transport.PUSH
+	XPUB   = transport.XPUB
+	XSUB   = transport.XSUB
+)
+
+// Event is a monitor event.
+type Event = transport.Event
+
+// Errors.
+var (
+	ErrClosed         = errors.New("zmtp: socket closed")
+	ErrNotSupported   = errors.New("zmtp: operation not supported by this socket type")
+	ErrState          = errors.New("zmtp: operation not valid in the socket's current state") // libzmq's EFSM
+	ErrUnroutable     = errors.New("zmtp: no peer with that routing id")                      // libzmq's EHOSTUNREACH
+	ErrNoEndpoint     = errors.New("zmtp: endpoint not bound or connected")                   // libzmq's ENOENT
+	ErrEndpointInUse  = errors.New("zmtp: endpoint already bound or connected")
+	ErrEmptyMessage   = errors.New("zmtp: a message needs at least one frame")
+	ErrBadRoutingID   = errors.New("zmtp: invalid routing id")
+	errNotImplemented = errors.New("zmtp: socket type not implemented yet")
+)
+
+// Msg is a multipart message.
+type Msg struct {
+	Frames [][]byte
+}
+
+// NewMsg returns a message of the given frames.
+func NewMsg(frames ...[]byte) Msg { return Msg{Frames: frames} }
+
+// NewMsgString returns a message whose frames are the given strings.
+func NewMsgString(frames ...string) Msg {
+	m := Msg{Frames: make([][]byte, len(frames))}
+	for i, f := range frames {
+		m.Frames[i] = []byte(f)
+	}
+	return m
+}
+
+// String returns the frames joined by "|", for logs and tests.
+func (m Msg) String() string {
+	s := ""
+	for i, f := range m.Frames {
+		if i > 0 {
+			s += "|"
+		}
+		s += string(f)
+	}
+	return s
+}
+
+// pattern is what differs between socket types.
+type pattern interface {
+	// attach decides whether a new connection joins (PAIR takes one).
+	attach(p *peer) bool
+	detach(p *peer)
+	// incoming turns a received message into what Recv returns; ok=false
+	// drops it (REQ drops replies it did not ask for).
+	incoming(p *peer, frames [][]byte) (in inbound, ok bool)
+	send(ctx context.Context, m Msg) error
+	recv(ctx context.Context) (Msg, error)
+}
+
+// inbound is a received message with the connection it came from.
+type inbound struct {
+	p      *peer
+	frames [][]byte
+}
+
+// peer is one attached connection.
+type peer struct {
+	c  *transport.Conn
+	id []byte // routing id (ROUTER)
+}
+
+// Socket is a ZeroMQ socket. Its methods are safe for concurrent use,
+// except that Send and Recv of REQ and REP must alternate as in libzmq.
+type Socket struct {
+	typ  Type
+	opts options
+	cfg  transport.Config
+	pat  pattern
+
+	in chan inbound // the receive queue
+
+	mu         sync.Mutex
+	peers      []*peer
+	changed    chan struct{} // closed and replaced when peers change
+	listeners  map[string]*transport.Listener
+	connectors map[string]*transport.Connector
+	last       string
+	closed     chan struct{}
+	isClosed   bool
+}
+
+// New returns a socket of type t.
+func New(t Type, opts ...Option) (*Socket, error) {
+	o := defaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	s := &Socket{
+		typ: t, opts: o,
+		in:         make(chan inbound, max(o.recvHWM, 1)),
+		changed:    make(chan struct{}),
+		listeners:  map[string]*transport.Listener{},
+		connectors: map[string]*transport.Connector{},
+		closed:     make(chan struct{}),
+	}
+	s.cfg = transport.Config{
+		SocketType: t, Identity: o.identity, MaxMsgSize: o.maxMsgSize,
+		HandshakeTimeout: o.handshakeTimeout, ReconnectIvl: o.reconnectIvl, ReconnectIvlMax: o.reconnectIvlMax,
+		SendQueue: o.sendHWM, Gate: o.gate, Handler: handler{s}, Monitor: s.monitor,
+	}
+	switch t {
+	case PAIR:
+		s.pat = &pairPattern{s: s, lb: lb{s: s}}
+	case PUSH:
+		s.pat = &pushPattern{lb: lb{s: s}}
+	case PULL:
+		s.pat = &pullPattern{s: s}
+	case DEALER:
+		s.pat = &dealerPattern{lb: lb{s: s}}
+	case REQ:
+		s.pat = &reqPattern{lb: lb{s: s}}
+	case REP:
+		s.pat = &repPattern{s: s}
+	case ROUTER:
+		s.pat = newRouter(s)
+	default:
+		return nil, fmt.Errorf("%w: %s", errNotImplemented, t)
+	}
+	return s, nil
+}
+
+// Type returns the socket's type.
+func (s *Socket) Type() Type { return s.typ }
+
+// Bind listens on endpoint ("tcp://127.0.0.1:5555", "tcp://*:0",
+// "tcp://[::1]:0", "ipc:///tmp/x.sock"). LastEndpoint then tells the
+// address actually bound.
+func (s *Socket) Bind(endpoint string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isClosed {
+		return ErrClosed
+	}
+	if _, ok := s.listeners[endpoint]; ok {
+		return fmt.Errorf("%w: %s", ErrEndpointInUse, endpoint)
+	}
+	l, err := transport.Listen(endpoint, &s.cfg)
+	if err != nil {
+		return err
+	}
+	s.listeners[l.Endpoint()] = l
+	s.last = l.Endpoint()
+	return nil
+}
+
+// Unbind closes the listener bound at endpoint (as LastEndpoint reported
+// it) and the connections it accepted.
+func (s *Socket) Unbind(endpoint string) error {
+	s.mu.Lock()
+	l, ok := s.listeners[endpoint]
+	delete(s.listeners, endpoint)
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoEndpoint, endpoint)
+	}
+	return l.Close()
+}
+
+// Connect connects to endpoint in the background, reconnecting whenever
+// the connection is lost, like libzmq: it succeeds before the peer exists.
+func (s *Socket) Connect(endpoint string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isClosed {
+		return ErrClosed
+	}
+	if _, ok := s.connectors[endpoint]; ok {
+		return fmt.Errorf("%w: %s", ErrEndpointInUse, endpoint)
+	}
+	c, err := transport.Connect(endpoint, &s.cfg)
+	if err != nil {
+		return err
+	}
+	s.connectors[endpoint] = c
+	s.last = endpoint
+	return nil
+}
+
+// Disconnect undoes Connect: it closes that endpoint's connection and
+// stops reconnecting to it.
+func (s *Socket) Disconnect(endpoint string) error {
+	s.mu.Lock()
+	c, ok := s.connectors[endpoint]
+	delete(s.connectors, endpoint)
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoEndpoint, endpoint)
+	}
+	c.Close()
+	return nil
+}
+
+// LastEndpoint returns the endpoint of the last Bind or Connect, with the
+// real port of a "tcp://…:0" bind (libzmq's ZMQ_LAST_ENDPOINT).
+func (s *Socket) LastEndpoint() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// Send sends a message, blocking as the socket type says (PUSH, DEALER,
+// REQ and PAIR wait for a peer with room) until ctx ends.
+func (s *Socket) Send(ctx context.Context, m Msg) error {
+	if len(m.Frames) == 0 {
+		return ErrEmptyMessage
+	}
+	select {
+	case <-s.closed:
+		return ErrClosed
+	default:
+	}
+	return s.pat.send(ctx, m)
+}
+
+// Recv receives a message, waiting until one arrives or ctx ends.
+func (s *Socket) Recv(ctx context.Context) (Msg, error) {
+	select {
+	case <-s.closed:
+		return Msg{}, ErrClosed
+	default:
+	}
+	return s.pat.recv(ctx)
+}
+
+// Close stops the socket: it waits up to the linger period for queued
+// messages to be written, then closes every endpoint and connection and
+// waits for their goroutines.
+func (s *Socket) Close() error {
+	s.mu.Lock()
+	if s.isClosed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.isClosed = true
+	peers := append([]*peer(nil), s.peers...)
+	s.mu.Unlock()
+	if s.opts.linger != 0 {
+		var deadline time.Time
+		if s.opts.linger > 0 {
+			deadline = time.Now().Add(s.opts.linger)
+		}
+		for _, p := range peers {
+			p.c.Drain(deadline)
+		}
+	}
+	close(s.closed)
+	s.mu.Lock()
+	ls, cs := s.listeners, s.connectors
+	s.listeners, s.connectors = map[string]*transport.Listener{}, map[string]*transport.Connector{}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		wg.Go(func() { l.Close() })
+	}
+	for _, c := range cs {
+		wg.Go(c.Close)
+	}
+	wg.Wait()
+	s.monitor(Event{Kind: transport.EventClosed, Endpoint: "socket"})
+	return nil
+}
+
+// waitChange returns the channel closed at the next change of the peer set.
+func (s *Socket) waitChange() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func (s *Socket) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// recvQueue receives from the socket's queue.
+func (s *Socket) recvQueue(ctx context.Context) (inbound, error) {
+	select {
+	case in := <-s.in:
+		return in, nil
+	default:
+	}
+	select {
+	case in := <-s.in:
+		return in, nil
+	case <-ctx.Done():
+		return inbound{}, ctx.Err()
+	case <-s.closed:
+		return inbound{}, ErrClosed
+	}
+}
+
+func (s *Socket) monitor(ev Event) {
+	if s.opts.monitor != nil {
+		s.opts.monitor(ev)
+	}
+	if l := s.opts.logger; l != nil {
+		level := slog.LevelDebug
+		if ev.Err != nil {
+			level = slog.LevelWarn
+		}
+		attrs := []any{"event", ev.Kind.String(), "endpoint", ev.Endpoint, "socket", s.typ.String()}
+		if ev.Peer != "" {
+			attrs = append(attrs, "peer", ev.Peer)
+		}
+		if ev.Reason != 0 {
+			attrs = append(attrs, "reason", ev.Reason.String())
+		}
+		if ev.Err != nil {
+			attrs = append(attrs, "err", ev.Err.Error())
+		}
+		l.Log(context.Background(), level, "zmtp "+ev.Kind.String(), attrs...)
+	}
+}
+
+// handler is the transport's view of a socket.
+type handler struct{ s *Socket }
+
+func (h handler) Attach(c *transport.Conn) bool {
+	s := h.s
+	p := &peer{c: c}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isClosed || !s.pat.attach(p) {
+		return false
+	}
+	s.peers = append(s.peers, p)
+	c.SetTag(p)
+	s.notifyLocked()
+	return true
+}
+
+func (h handler) Detach(c *transport.Conn, err error) {
+	s := h.s
+	p, _ := c.Tag().(*peer)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, q := range s.peers {
+		if q == p {
+			s.peers = append(s.peers[:i], s.peers[i+1:]...)
+			break
+		}
+	}
+	if p != nil {
+		s.pat.detach(p)
+	}
+	s.notifyLocked()
+}
+
+func (h handler) Message(c *transport.Conn, frames [][]byte) {
+	s := h.s
+	p, _ := c.Tag().(*peer)
+	in, ok := s.pat.incoming(p, frames)
+	if !ok {
+		return
+	}
+	select {
+	case s.in <- in:
+	case <-c.Done():
+	case <-s.closed:
+	}
+}
+
+func (h handler) Command(*transport.Conn, string, []byte) {}

@@ -1,0 +1,99 @@
+package transport
+
+import (
+	"net"
+	"time"
+)
+
+// Defaults matching libzmq's.
+const (
+	DefaultHandshakeTimeout = 30 * time.Second       // ZMQ_HANDSHAKE_IVL
+	DefaultReconnectIvl     = 100 * time.Millisecond // ZMQ_RECONNECT_IVL
+	DefaultSendQueue        = 1000                   // ZMQ_SNDHWM
+)
+
+// Config is what a connection needs from its socket. A Config is shared by
+// every connection of a socket and must not change while they run.
+type Config struct {
+	// SocketType is sent in READY and checked against the peer's.
+	SocketType SocketType
+	// Identity is sent in READY by REQ, DEALER and ROUTER sockets.
+	Identity []byte
+	// MaxMsgSize limits a received message; < 0 is unlimited (libzmq's
+	// default), 0 means the default.
+	MaxMsgSize int64
+	// HandshakeTimeout bounds the handshake; 0 means 30 s, < 0 none.
+	HandshakeTimeout time.Duration
+	// ReconnectIvl is the first wait before redialling; 0 means 100 ms,
+	// < 0 disables reconnecting.
+	ReconnectIvl time.Duration
+	// ReconnectIvlMax caps the exponential backoff; 0 keeps the interval
+	// constant, as in libzmq.
+	ReconnectIvlMax time.Duration
+	// SendQueue is the capacity of each connection's outgoing queue, in
+	// messages (the send high-water mark); 0 means 1000.
+	SendQueue int
+	// Gate decides who may connect to a bound socket; nil admits everyone.
+	Gate Gate
+	// Handler receives ready connections, their messages and their ends.
+	Handler Handler
+	// Monitor, when set, receives every monitor event. It is called on
+	// connection goroutines and must not block.
+	Monitor func(Event)
+}
+
+// Gate is the policy behind the accepting side's ACLAllows and
+// PeerLimitAllows guards. Its methods run on the accept loop, before any
+// goroutine or buffer is spent on the peer, and must be quick.
+type Gate interface {
+	// Allow reports whether addr passes the accept-from lists.
+	Allow(addr net.Addr) bool
+	// Acquire takes a peer slot for addr, or reports false when a cap is
+	// reached. Every successful Acquire is paired with one Release.
+	Acquire(addr net.Addr) bool
+	// Release frees the slot Acquire took.
+	Release(addr net.Addr)
+}
+
+// Handler is the socket side of its connections. Methods are called on the
+// connection's own goroutine.
+type Handler interface {
+	// Attach offers a connection that completed its handshake. Returning
+	// false refuses it (a PAIR socket that already has its peer); the
+	// connection is then closed.
+	Attach(c *Conn) bool
+	// Message delivers one whole message. It may block to push back on the
+	// peer (receive high-water mark) but must return once c.Done() closes.
+	Message(c *Conn, frames [][]byte)
+	// Command delivers SUBSCRIBE and CANCEL commands (body = topic).
+	Command(c *Conn, name string, body []byte)
+	// Detach reports that an attached connection closed, and why.
+	Detach(c *Conn, err error)
+}
+
+func (c *Config) handshakeTimeout() time.Duration {
+	if c.HandshakeTimeout == 0 {
+		return DefaultHandshakeTimeout
+	}
+	return c.HandshakeTimeout
+}
+
+func (c *Config) maxMsgSize() int64 {
+	if c.MaxMsgSize == 0 {
+		return -1
+	}
+	return c.MaxMsgSize
+}
+
+func (c *Config) sendQueue() int {
+	if c.SendQueue <= 0 {
+		return DefaultSendQueue
+	}
+	return c.SendQueue
+}
+
+func (c *Config) emit(ev Event) {
+	if c.Monitor != nil {
+		c.Monitor(ev)
+	}
+}

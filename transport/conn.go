@@ -1,0 +1,328 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zmtpgo/zmtp/fsm"
+)
+
+// ErrConnClosed is returned by Send on a connection that has closed.
+var ErrConnClosed = errors.New("zmtp: connection closed")
+
+// Conn is a connection that completed its handshake. Messages are written
+// by its own writer goroutine, which drains the send queue into one buffer
+// and flushes once the queue is empty: many small messages per syscall.
+type Conn struct {
+	// Immutable after the handshake.
+	nc         net.Conn
+	endpoint   string
+	peerType   SocketType
+	peerMinor  uint8
+	identity   []byte
+	meta       Metadata
+	remoteAddr string
+	tag        any
+
+	// Owned by the writer goroutine.
+	w *Writer
+
+	// Shared, safe for concurrent use.
+	out     chan [][]byte // the send queue
+	ctrl    chan []byte   // command bodies, written before queued messages
+	done    chan struct{} // closed when the connection ends
+	once    sync.Once
+	errMu   sync.Mutex
+	err     error // why it ended
+	writerD chan struct{}
+	pending atomic.Int64 // messages queued and not yet flushed
+}
+
+func newConn(e *engine) *Conn {
+	c := &Conn{
+		nc:         e.nc,
+		endpoint:   e.endpoint,
+		peerMinor:  e.peer.Minor,
+		meta:       e.meta,
+		remoteAddr: peerString(e.remote()),
+		w:          e.w,
+		out:        make(chan [][]byte, e.cfg.sendQueue()),
+		ctrl:       make(chan []byte, 16),
+		done:       make(chan struct{}),
+		writerD:    make(chan struct{}),
+	}
+
+	if v, ok := e.meta.Get(PropSocketType); ok {
+		c.peerType, _ = ParseSocketType(string(v))
+	}
+	if id, ok := e.meta.Get(PropIdentity); ok {
+		c.identity = id
+	}
+	return c
+}
+
+// SetTag attaches the socket's own record to the connection; Tag returns
+// it. Set it in Handler.Attach, before any message is delivered.
+func (c *Conn) SetTag(v any) { c.tag = v }
+
+// Tag returns what SetTag stored.
+func (c *Conn) Tag() any { return c.tag }
+
+// PeerType returns the peer's socket type.
+func (c *Conn) PeerType() SocketType { return c.peerType }
+
+// PeerMinor returns the peer's ZMTP minor version: 0 for a 3.0 peer, which
+// expects subscriptions as messages rather than commands.
+func (c *Conn) PeerMinor() uint8 { return c.peerMinor }
+
+// Identity returns the Identity the peer sent in READY, or nil.
+func (c *Conn) Identity() []byte { return c.identity }
+
+// Metadata returns the peer's READY metadata.
+func (c *Conn) Metadata() Metadata { return c.meta }
+
+// RemoteAddr returns the peer's address as text.
+func (c *Conn) RemoteAddr() string { return c.remoteAddr }
+
+// Endpoint returns the endpoint the connection belongs to.
+func (c *Conn) Endpoint() string { return c.endpoint }
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection ended, or nil while it is open.
+func (c *Conn) Err() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	return c.err
+}
+
+// Send queues a message, blocking while the queue is full until ctx ends.
+func (c *Conn) Send(ctx context.Context, frames [][]byte) error {
+	_, err := c.SendWait(ctx, frames, nil)
+	return err
+}
+
+// SendWait is Send that also gives up, returning false and no error, when
+// wake closes: a socket blocked on one full connection wakes when another
+// connection arrives or frees room.
+func (c *Conn) SendWait(ctx context.Context, frames [][]byte, wake <-chan struct{}) (bool, error) {
+	c.pending.Add(1)
+	select {
+	case c.out <- frames:
+		return true, nil
+	default:
+	}
+	select {
+	case c.out <- frames:
+		return true, nil
+	case <-c.done:
+		c.pending.Add(-1)
+		return false, ErrConnClosed
+	case <-ctx.Done():
+		c.pending.Add(-1)
+		return false, ctx.Err()
+	case <-wake:
+		c.pending.Add(-1)
+		return false, nil
+	}
+}
+
+// TrySend queues a message if the queue has room, and reports whether it
+// did. A PUB socket drops the message when it does not.
+func (c *Conn) TrySend(frames [][]byte) bool {
+	c.pending.Add(1)
+	select {
+	case c.out <- frames:
+		return true
+	default:
+		c.pending.Add(-1)
+		return false
+	}
+}
+
+// SendCommand queues a command (name and data), ahead of queued messages.
+func (c *Conn) SendCommand(name string, data []byte) error {
+	select {
+	case c.ctrl <- AppendCommandBody(nil, name, data):
+		return nil
+	case <-c.done:
+		return ErrConnClosed
+	}
+}
+
+// QueueLen returns the number of messages waiting in the send queue.
+func (c *Conn) QueueLen() int { return len(c.out) }
+
+// Drain waits until every queued message has been handed to the operating
+// system, the connection has ended, or the deadline passes, and reports
+// whether the queue was emptied. Close with linger uses it.
+func (c *Conn) Drain(deadline time.Time) bool {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		if c.pending.Load() == 0 {
+			return true
+		}
+		select {
+		case <-c.done:
+			return false
+		case now := <-tick.C:
+			if !deadline.IsZero() && now.After(deadline) {
+				return false
+			}
+		}
+	}
+}
+
+// Close ends the connection with reason Closed.
+func (c *Conn) Close() { c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr}) }
+
+// finish records err as the reason the connection ended, once, and closes
+// the socket so both goroutines stop.
+func (c *Conn) finish(err error) {
+	c.once.Do(func() {
+		c.errMu.Lock()
+		c.err = err
+		c.errMu.Unlock()
+		close(c.done)
+		c.nc.Close()
+	})
+}
+
+// writeLoop drains the queues into the buffer and flushes when they are
+// empty, so a burst of small messages costs one write system call.
+func (c *Conn) writeLoop() {
+	defer close(c.writerD)
+	var written int64
+	for {
+		select {
+		case <-c.done:
+			return
+		case cmd := <-c.ctrl:
+			if !c.write(c.w.WriteFrame(FlagCommand, cmd)) {
+				return
+			}
+		case msg := <-c.out:
+			written++
+			if !c.write(c.writeMsg(msg)) {
+				return
+			}
+		}
+	drain:
+		for {
+			select {
+			case cmd := <-c.ctrl:
+				if !c.write(c.w.WriteFrame(FlagCommand, cmd)) {
+					return
+				}
+			case msg := <-c.out:
+				written++
+				if !c.write(c.writeMsg(msg)) {
+					return
+				}
+			default:
+				break drain
+			}
+		}
+		if !c.write(c.w.Flush()) {
+			return
+		}
+		c.pending.Add(-written)
+		written = 0
+	}
+}
+
+func (c *Conn) writeMsg(frames [][]byte) error {
+	for i, f := range frames {
+		var flags byte
+		if i < len(frames)-1 {
+			flags = FlagMore
+		}
+		if err := c.w.WriteFrame(flags, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Conn) write(err error) bool {
+	if err != nil {
+		c.finish(&ConnError{Reason: fsm.ReasonPeerClosed, Peer: c.remoteAddr, Err: err})
+		return false
+	}
+	return true
+}
+
+// readLoop reads messages and commands until the connection ends, and
+// returns why it ended.
+func (c *Conn) readLoop(e *engine, h Handler) error {
+	var msg [][]byte
+	var size int64
+	max := e.cfg.maxMsgSize()
+	for {
+		f, err := e.r.ReadFrame()
+		if err != nil {
+			return err
+		}
+		if f.IsCommand() {
+			if err := c.command(f.Body, h); err != nil {
+				return err
+			}
+			continue
+		}
+		size += int64(len(f.Body))
+		if max >= 0 && size > max {
+			return fmt.Errorf("%w: message of more than %d bytes, limit %d", ErrFrameTooLarge, size, max)
+		}
+		msg = append(msg, f.Body)
+		if f.More() {
+			continue
+		}
+		h.Message(c, msg)
+		msg, size = nil, 0
+		select {
+		case <-c.done:
+			return c.Err()
+		default:
+		}
+	}
+}
+
+// command handles a command on a ready connection.
+func (c *Conn) command(body []byte, h Handler) error {
+	cmd, err := ParseCommand(body)
+	if err != nil {
+		return err
+	}
+	switch cmd.Name {
+	case CmdPing:
+		_, ctx, err := ParsePing(cmd.Body)
+		if err != nil {
+			return err
+		}
+		select {
+		case c.ctrl <- AppendCommandBody(nil, CmdPong, ctx):
+		default: // a peer that floods PINGs faster than we write gets fewer PONGs
+		}
+	case CmdPong:
+	case CmdSubscribe, CmdCancel:
+		h.Command(c, cmd.Name, cmd.Body)
+	case CmdError:
+		reason, _ := ParseError(cmd.Body)
+		return &peerError{reason}
+	default:
+		// RFC 37 lets unknown commands be ignored; libzmq does the same.
+	}
+	return nil
+}
+
+// peerError is an ERROR command received on a ready connection.
+type peerError struct{ reason string }
+
+func (p *peerError) Error() string { return fmt.Sprintf("peer sent ERROR %q", p.reason) }

@@ -1,0 +1,150 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zmtpgo/zmtp/fsm"
+)
+
+// chanHandler hands messages and events of its connections to channels.
+type chanHandler struct {
+	attached chan *Conn
+	msgs     chan [][]byte
+	detached chan error
+}
+
+func newChanHandler() *chanHandler {
+	return &chanHandler{attached: make(chan *Conn, 16), msgs: make(chan [][]byte, 1024), detached: make(chan error, 16)}
+}
+
+func (h *chanHandler) Attach(c *Conn) bool { h.attached <- c; return true }
+func (h *chanHandler) Message(c *Conn, frames [][]byte) {
+	select {
+	case h.msgs <- frames:
+	case <-c.Done():
+	}
+}
+func (h *chanHandler) Command(*Conn, string, []byte) {}
+func (h *chanHandler) Detach(_ *Conn, err error)     { h.detached <- err }
+
+// events collects monitor events for assertions.
+type events struct {
+	mu sync.Mutex
+	ch chan Event
+}
+
+func newEvents() *events { return &events{ch: make(chan Event, 256)} }
+func (ev *events) add(e Event) {
+	select {
+	case ev.ch <- e:
+	default:
+	}
+}
+
+// wait returns the first event of kind, failing after a generous deadline.
+func (ev *events) wait(t *testing.T, kind EventKind) Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-ev.ch:
+			if e.Kind == kind {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %s event within 10s", kind)
+		}
+	}
+}
+
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing received within 10s")
+	}
+	panic("unreachable")
+}
+
+func TestPushPullOverTCP(t *testing.T) {
+	pullH, pushH := newChanHandler(), newChanHandler()
+	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: pullH})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cn, err := Connect(ln.Endpoint(), &Config{SocketType: PUSH, Handler: pushH})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	c := recv(t, pushH.attached)
+	if c.PeerType() != PULL || c.PeerMinor() != 1 {
+		t.Fatalf("peer %s minor %d", c.PeerType(), c.PeerMinor())
+	}
+	for i := 0; i < 100; i++ {
+		if err := c.Send(context.Background(), [][]byte{{byte(i)}, []byte("second")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 100; i++ {
+		m := recv(t, pullH.msgs)
+		if len(m) != 2 || m[0][0] != byte(i) || string(m[1]) != "second" {
+			t.Fatalf("message %d: %q", i, m)
+		}
+	}
+}
+
+func TestSocketTypeMismatchIsFatal(t *testing.T) {
+	evs := newEvents()
+	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PUSH, Handler: newChanHandler(), Monitor: evs.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cevs := newEvents()
+	cn, err := Connect(ln.Endpoint(), &Config{SocketType: PUSH, Handler: newChanHandler(), Monitor: cevs.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	e := cevs.wait(t, EventHandshakeFailed)
+	if e.Reason != fsm.ReasonSocketTypeMismatch && e.Reason != fsm.ReasonErrorReceived {
+		t.Fatalf("connect side: %v", e)
+	}
+	select {
+	case <-cn.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("connector still reconnecting after a socket-type mismatch")
+	}
+	e = evs.wait(t, EventHandshakeFailed)
+	if !errors.Is(e.Err, fsm.ReasonSocketTypeMismatch) && !errors.Is(e.Err, fsm.ReasonErrorReceived) {
+		t.Fatalf("bind side: %v", e)
+	}
+}
+
+func TestHTTPRequestRefusedAtFirstByte(t *testing.T) {
+	evs := newEvents()
+	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: newChanHandler(), Monitor: evs.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	e := evs.wait(t, EventHandshakeFailed)
+	if e.Reason != fsm.ReasonNotZMTP || !errors.Is(e.Err, ErrNotZMTP) {
+		t.Fatalf("got %v", e)
+	}
+}

@@ -1,0 +1,327 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/zmtpgo/zmtp/fsm"
+)
+
+// Mechanism names in the greeting.
+const MechanismNull = "NULL"
+
+// engine drives one fsm.Machine over real connections and implements its
+// hooks. On the accepting side it lives for one connection; on the
+// connecting side for the endpoint, across reconnects. Everything in it is
+// owned by the goroutine that runs the machine.
+type engine struct {
+	cfg      *Config
+	endpoint string
+	m        fsm.Machine
+
+	// The current connection, reset for each one.
+	nc     net.Conn
+	r      *Reader
+	w      *Writer
+	sig    [SignatureSize]byte
+	sigLen int // bytes of sig read so far
+	peer   Greeting
+	meta   Metadata
+	// refusal is the text of the ERROR we send when a check fails.
+	refusal string
+	// cause is the error behind the event being fired, for ConnError.
+	cause error
+	// wantDial is set by the StartDial action; the connect loop dials.
+	wantDial bool
+	// handshook is set when a connection reaches Ready.
+	handshook bool
+	// acquired tells that the gate gave this connection a slot.
+	acquired bool
+	// stopping is set by the owner (listener, connector) when it closes, so
+	// that the errors its closing causes read as a local Close.
+	stopping *atomic.Bool
+}
+
+func newEngine(cfg *Config, role fsm.Role, endpoint string) *engine {
+	e := &engine{cfg: cfg, endpoint: endpoint}
+	e.m = fsm.New(role, e)
+	return e
+}
+
+// attach starts work on a new TCP connection. Buffers are made lazily by
+// SendGreeting, so a connection the gate refuses costs none.
+func (e *engine) attach(nc net.Conn) {
+	e.nc, e.r, e.w = nc, nil, nil
+	e.sigLen, e.peer, e.meta, e.refusal, e.cause = 0, Greeting{}, nil, "", nil
+}
+
+// fire delivers ev with the error that caused it (for the close report).
+// It returns a *ConnError when the machine closed the connection.
+func (e *engine) fire(ev fsm.Event, cause error) error {
+	e.cause = cause
+	err := e.m.Fire(ev)
+	if err == nil {
+		return nil
+	}
+	cause = e.cause // a guard may have said more
+	var reason fsm.Reason
+	if !errors.As(err, &reason) {
+		// The state does not handle ev: the peer did something out of place.
+		reason = fsm.ReasonProtocolViolation
+		if ferr := e.m.Fire(fsm.EventProtocolViolation); ferr != nil && !errors.As(ferr, &reason) {
+			panic(fmt.Sprintf("zmtp: spec gap: %v after %v", ferr, err)) // the spec handles ProtocolViolation in every live state
+		}
+		cause = fmt.Errorf("%w (%v)", fsm.ErrNotHandled, err)
+	}
+	if cause == nil && e.refusal != "" {
+		cause = errors.New(e.refusal)
+	}
+	return &ConnError{Reason: reason, Peer: peerString(e.remote()), Err: cause}
+}
+
+func (e *engine) remote() net.Addr {
+	if e.nc == nil {
+		return nil
+	}
+	return e.nc.RemoteAddr()
+}
+
+// handshake runs the machine from Greeting to Ready over e.nc, under the
+// handshake timer. It returns the ready connection or the *ConnError that
+// closed it; either way e.nc is still open.
+func (e *engine) handshake() (*Conn, error) {
+	if d := e.cfg.handshakeTimeout(); d > 0 {
+		e.nc.SetDeadline(time.Now().Add(d))
+	}
+	if err := e.flush(); err != nil {
+		return nil, err
+	}
+	// The signature is read byte by byte up to where the version shows, so
+	// a ZMTP 1.0 peer or an HTTP client is refused at its first byte, and a
+	// 2.0 peer at its eleventh, rather than after a timeout.
+	if err := e.readSig(1); err != nil {
+		return nil, err
+	}
+	if e.sig[0] == 0xFF {
+		if err := e.readSig(SignatureSize); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.fire(fsm.EventSignatureReceived, nil); err != nil {
+		return nil, err
+	}
+	var rest [GreetingSize]byte
+	copy(rest[:], e.sig[:])
+	if err := e.r.ReadFull(rest[SignatureSize:]); err != nil {
+		return nil, e.readFailed(err)
+	}
+	g, err := ParseGreeting(rest[:])
+	if err != nil {
+		return nil, e.fire(fsm.EventProtocolViolation, err)
+	}
+	e.peer = g
+	if err := e.fire(fsm.EventGreetingReceived, nil); err != nil {
+		return nil, err
+	}
+	for !e.m.State().Ready() {
+		if err := e.flush(); err != nil {
+			return nil, err
+		}
+		if err := e.handshakeCommand(); err != nil {
+			return nil, err
+		}
+	}
+	e.nc.SetDeadline(time.Time{})
+	return newConn(e), nil
+}
+
+// handshakeCommand reads one command and fires the event it stands for.
+func (e *engine) handshakeCommand() error {
+	f, err := e.r.ReadFrame()
+	if err != nil {
+		return e.readFailed(err)
+	}
+	if !f.IsCommand() {
+		return e.fire(fsm.EventProtocolViolation, fmt.Errorf("%w: a message before the handshake completed", ErrMalformedFrame))
+	}
+	cmd, err := ParseCommand(f.Body)
+	if err != nil {
+		return e.fire(fsm.EventProtocolViolation, err)
+	}
+	switch cmd.Name {
+	case CmdReady:
+		md, err := ParseMetadata(cmd.Body)
+		if err != nil {
+			return e.fire(fsm.EventProtocolViolation, err)
+		}
+		e.meta = md
+		return e.fire(fsm.EventReadyReceived, nil)
+	case CmdError:
+		reason, err := ParseError(cmd.Body)
+		if err != nil {
+			return e.fire(fsm.EventProtocolViolation, err)
+		}
+		return e.fire(fsm.EventErrorReceived, fmt.Errorf("peer sent ERROR %q", reason))
+	default:
+		return e.fire(fsm.EventProtocolViolation, fmt.Errorf("%w: unexpected %s command during the handshake", ErrMalformedCommand, cmd.Name))
+	}
+}
+
+func (e *engine) readSig(n int) error {
+	if e.r == nil {
+		e.r = NewReader(e.nc, e.cfg.maxMsgSize())
+	}
+	if err := e.r.ReadFull(e.sig[e.sigLen:n]); err != nil {
+		return e.readFailed(err)
+	}
+	e.sigLen = n
+	return nil
+}
+
+// readFailed turns a read error into the event the spec names for it.
+func (e *engine) readFailed(err error) error {
+	var ne net.Error
+	switch {
+	case e.stopping != nil && e.stopping.Load():
+		return e.fire(fsm.EventClose, nil)
+	case errors.Is(err, ErrFrameTooLarge):
+		return e.fire(fsm.EventFrameTooLarge, err)
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
+		return e.fire(fsm.EventHandshakeTimeout, fmt.Errorf("no complete handshake within %v", e.cfg.handshakeTimeout()))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), isConnReset(err):
+		return e.fire(fsm.EventPeerClosed, err)
+	default:
+		return e.fire(fsm.EventProtocolViolation, err)
+	}
+}
+
+func isConnReset(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe)
+}
+
+func (e *engine) flush() error {
+	if e.w == nil || e.w.Buffered() == 0 {
+		return nil
+	}
+	if err := e.w.Flush(); err != nil {
+		return e.fire(fsm.EventPeerClosed, err)
+	}
+	return nil
+}
+
+// Guards.
+
+func (e *engine) ACLAllows() bool {
+	if e.cfg.Gate == nil || e.cfg.Gate.Allow(e.remote()) {
+		return true
+	}
+	e.cause = fmt.Errorf("address %s is not in the accept-from list", peerString(e.remote()))
+	return false
+}
+
+func (e *engine) PeerLimitAllows() bool {
+	if e.cfg.Gate == nil {
+		return true
+	}
+	if e.cfg.Gate.Acquire(e.remote()) {
+		e.acquired = true
+		return true
+	}
+	e.cause = errors.New("peer cap reached")
+	return false
+}
+
+func (e *engine) SignatureValid() bool {
+	if err := CheckSignature(e.sig[:1]); err != nil {
+		e.cause = fmt.Errorf("%w: first byte %#02x", err, e.sig[0])
+		return false
+	}
+	if err := CheckSignature(e.sig[:e.sigLen]); errors.Is(err, ErrNotZMTP) {
+		e.cause = err
+		return false
+	}
+	return true
+}
+
+func (e *engine) VersionSupported() bool {
+	if err := CheckSignature(e.sig[:SignatureSize]); err != nil {
+		e.cause = err
+		return false
+	}
+	return true
+}
+
+func (e *engine) MechanismMatches() bool {
+	if e.peer.Mechanism == e.mechanism() {
+		return true
+	}
+	e.cause = fmt.Errorf("peer uses mechanism %s, we use %s", e.peer.Mechanism, e.mechanism())
+	return false
+}
+
+func (e *engine) MechanismIsNull() bool { return e.mechanism() == MechanismNull }
+
+func (e *engine) mechanism() string { return MechanismNull }
+
+func (e *engine) SocketTypeCompatible() bool {
+	v, ok := e.meta.Get(PropSocketType)
+	if !ok {
+		e.refusal = "missing Socket-Type"
+		return false
+	}
+	t, err := ParseSocketType(string(v))
+	if err != nil {
+		e.refusal = fmt.Sprintf("unknown socket type %q", v)
+		return false
+	}
+	if !CompatibleWith(e.cfg.SocketType, t) {
+		e.refusal = fmt.Sprintf("invalid socket type %s for %s", t, e.cfg.SocketType)
+		return false
+	}
+	return true
+}
+
+func (e *engine) IdentityValid() bool {
+	id, ok := e.meta.Get(PropIdentity)
+	if !ok || len(id) == 0 {
+		return true
+	}
+	if len(id) > 255 || id[0] == 0 {
+		e.refusal = "invalid identity"
+		return false
+	}
+	return true
+}
+
+// Actions.
+
+func (e *engine) StartDial() { e.wantDial = true }
+
+func (e *engine) SendGreeting() {
+	if e.w == nil {
+		e.w = NewWriter(e.nc)
+	}
+	var buf [GreetingSize]byte
+	e.w.Write(Greeting{Major: 3, Minor: 1, Mechanism: e.mechanism()}.Append(buf[:0]))
+}
+
+func (e *engine) SendReady() {
+	md := Metadata{{Name: PropSocketType, Value: []byte(e.cfg.SocketType.String())}}
+	if e.cfg.SocketType.SendsIdentity() {
+		md = append(md, Property{Name: PropIdentity, Value: e.cfg.Identity})
+	}
+	e.w.WriteCommand(CmdReady, md.Append(nil))
+}
+
+func (e *engine) SendError() {
+	e.w.WriteCommand(CmdError, AppendErrorData(nil, e.refusal))
+	e.w.Flush() // best effort: the connection closes next
+}
+
+func (e *engine) HandshakeSucceeded() { e.handshook = true }

@@ -1,0 +1,91 @@
+package transport
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+
+	"github.com/zmtpgo/zmtp/fsm"
+)
+
+// run takes one TCP connection, whose Start or Connected event has already
+// been fired, through the handshake and then carries its messages until it
+// ends. It returns the *ConnError that ended it. The machine is left in the
+// state the close put it in (Closed, Backoff or Stopped).
+func (e *engine) run(stopping *atomic.Bool) error {
+	defer e.nc.Close()
+	e.stopping = stopping
+	c, err := e.handshake()
+	if err != nil {
+		e.cfg.emit(Event{Kind: EventHandshakeFailed, Endpoint: e.endpoint, Peer: peerString(e.remote()), Reason: reasonOf(err), Err: err})
+		return err
+	}
+	e.cfg.emit(Event{Kind: EventHandshakeSucceeded, Endpoint: e.endpoint, Peer: c.remoteAddr})
+	return e.serve(c)
+}
+
+// serve runs a ready connection: a writer goroutine, and the reader here.
+func (e *engine) serve(c *Conn) error {
+	h := e.cfg.Handler
+	go c.writeLoop()
+	if h == nil || !h.Attach(c) {
+		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
+		<-c.writerD
+		err := e.fire(fsm.EventClose, errors.New("the socket refused the connection"))
+		return err
+	}
+	rerr := c.readLoop(e, h)
+	var err error
+	select {
+	case <-c.done: // closed locally, or the writer failed
+		err = e.closeFor(c.Err())
+	default:
+		err = e.readEnded(rerr)
+		c.finish(err)
+	}
+	<-c.writerD
+	h.Detach(c, err)
+	e.cfg.emit(Event{Kind: EventDisconnected, Endpoint: e.endpoint, Peer: c.remoteAddr, Reason: reasonOf(err), Err: err})
+	return err
+}
+
+// closeFor fires the event matching why a ready connection was finished
+// from outside its reader (a local Close, or a failed write).
+func (e *engine) closeFor(err error) error {
+	if errors.Is(err, fsm.ReasonClosed) {
+		return e.fire(fsm.EventClose, nil)
+	}
+	var ce *ConnError
+	if errors.As(err, &ce) {
+		return e.fire(fsm.EventPeerClosed, ce.Err)
+	}
+	return e.fire(fsm.EventPeerClosed, err)
+}
+
+// readEnded fires the event that matches why the reader stopped.
+func (e *engine) readEnded(err error) error {
+	var pe *peerError
+	switch {
+	case errors.As(err, &pe):
+		return e.fire(fsm.EventErrorReceived, err)
+	case errors.Is(err, ErrFrameTooLarge):
+		return e.fire(fsm.EventFrameTooLarge, err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), isConnReset(err):
+		if e.stopping != nil && e.stopping.Load() {
+			return e.fire(fsm.EventClose, nil)
+		}
+		return e.fire(fsm.EventPeerClosed, err)
+	default:
+		return e.fire(fsm.EventProtocolViolation, err)
+	}
+}
+
+// reasonOf extracts the typed reason from a close error.
+func reasonOf(err error) fsm.Reason {
+	var r fsm.Reason
+	if errors.As(err, &r) {
+		return r
+	}
+	return fsm.ReasonNone
+}

@@ -239,7 +239,7 @@ func (e *engine) PeerLimitAllows() bool {
 
 func (e *engine) SignatureValid() bool {
 	if err := CheckSignature(e.sig[:1]); err != nil {
-		e.cause = fmt.Errorf("%w: first byte %#02x", err, e.sig[0])
+		e.cause = err
 		return false
 	}
 	if err := CheckSignature(e.sig[:e.sigLen]); errors.Is(err, ErrNotZMTP) {

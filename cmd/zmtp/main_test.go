@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestBadFlagsExitTwoWithAMessage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-bind", "tcp://127.0.0.1:0"}, "-type is required"},
+		{[]string{"-type", "PUSH"}, "at least one -bind or -connect"},
+		{[]string{"-type", "PUSH", "-connect", "udp://127.0.0.1:1"}, "udp"},
+		{[]string{"-type", "PUSH", "-connect", "tcp://127.0.0.1:99999"}, "port"},
+		{[]string{"-nosuchflag"}, "nosuchflag"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), tt.args, strings.NewReader(""), &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errb.String(), tt.want)
+		}
+	}
+}
+
+func TestUnknownSocketTypeFails(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"-type", "FOO", "-bind", "tcp://127.0.0.1:0"}, nil, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "FOO") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestPushToPull runs the tool twice as a user would: a PULL that binds and
+// prints two messages, and a PUSH that sends them from standard input.
+func TestPushToPull(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var pullOut, pullErr bytes.Buffer
+	done := make(chan int, 1)
+	// Bind a fixed free port chosen by the OS through the tool's own ":0" report.
+	bound := make(chan string, 1)
+	errw := &lineTap{w: &pullErr, prefix: "bound ", ch: bound}
+	go func() {
+		done <- run(ctx, []string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-count", "2", "-multipart", "/"}, nil, &pullOut, errw)
+	}()
+	var ep string
+	select {
+	case ep = <-bound:
+	case <-ctx.Done():
+		t.Fatal("PULL never reported its endpoint")
+	}
+	var pushOut, pushErr bytes.Buffer
+	code := run(ctx, []string{"-type", "PUSH", "-connect", ep, "-stdin", "-multipart", "/"}, strings.NewReader("one\ntwo/parts\n"), &pushOut, &pushErr)
+	if code != 0 {
+		t.Fatalf("push exit %d: %s", code, pushErr.String())
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("pull exit %d: %s", code, pullErr.String())
+	}
+	if got, want := pullOut.String(), "one\ntwo/parts\n"; got != want {
+		t.Fatalf("pull printed %q, want %q", got, want)
+	}
+}
+
+// lineTap passes writes through and reports the rest of the first line
+// that starts with prefix.
+type lineTap struct {
+	w      *bytes.Buffer
+	prefix string
+	ch     chan string
+	sent   bool
+}
+
+func (l *lineTap) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(string(p), "\n") {
+		if !l.sent && strings.HasPrefix(line, l.prefix) {
+			l.ch <- strings.TrimPrefix(line, l.prefix)
+			l.sent = true
+		}
+	}
+	return l.w.Write(p)
+}
+
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"demo"}, nil, &out, &out); code != 0 {
+		t.Fatalf("demo failed:\n%s", out.String())
+	}
+	for _, want := range []string{"SocketTypeMismatch", "NotZMTP", "UnsupportedVersion", "MechanismMismatch", "FrameTooLarge", "ProtocolViolation", "HandshakeTimeout", "demo finished"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}

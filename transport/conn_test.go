@@ -46,14 +46,15 @@ func (ev *events) add(e Event) {
 	}
 }
 
-// wait returns the first event of kind, failing after a generous deadline.
+// wait returns the first event of kind (any kind for 0), failing after a
+// generous deadline.
 func (ev *events) wait(t *testing.T, kind EventKind) Event {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
 		case e := <-ev.ch:
-			if e.Kind == kind {
+			if kind == 0 || e.Kind == kind {
 				return e
 			}
 		case <-deadline:

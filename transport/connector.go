@@ -42,7 +42,7 @@ func ConnectFrom(endpoint string, local net.Addr, cfg *Config) (*Connector, erro
 	if err != nil {
 		return nil, err
 	}
-	if ep.Transport == "tcp" {
+	if ep.Transport == TransportTCP {
 		if host, _, _ := net.SplitHostPort(ep.Address); host == "" {
 			return nil, errors.New("zmtp: connect " + endpoint + ": a host is required")
 		}
@@ -92,7 +92,7 @@ func (c *Connector) loop(ctx context.Context) {
 		switch e.m.State() {
 		case fsm.StateDialing:
 			d := net.Dialer{LocalAddr: c.local}
-			nc, err := d.DialContext(ctx, c.ep.Transport, c.ep.Address)
+			nc, err := d.DialContext(ctx, c.ep.network(), c.ep.Address)
 			if ctx.Err() != nil {
 				if nc != nil {
 					nc.Close()

@@ -34,13 +34,13 @@ func Listen(endpoint string, cfg *Config) (*Listener, error) {
 		return nil, err
 	}
 	var lc net.ListenConfig
-	ln, err := lc.Listen(context.Background(), ep.Transport, ep.Address)
+	ln, err := lc.Listen(context.Background(), ep.network(), ep.Address)
 	if err != nil {
 		cfg.emit(Event{Kind: EventBindFailed, Endpoint: endpoint, Err: err})
 		return nil, fmt.Errorf("zmtp: bind %s: %w", endpoint, err)
 	}
 	bound := ep
-	if ep.Transport == "tcp" {
+	if ep.Transport == TransportTCP {
 		bound.Address = ln.Addr().String()
 	}
 	l := &Listener{cfg: cfg, ln: ln, endpoint: bound.String(), conns: map[net.Conn]struct{}{}}
@@ -141,4 +141,12 @@ func (l *Listener) Close() error {
 	l.mu.Unlock()
 	l.wg.Wait()
 	return err
+}
+
+// network is the Go network name for the endpoint's transport.
+func (e Endpoint) network() string {
+	if e.Transport == TransportIPC {
+		return "unix"
+	}
+	return "tcp"
 }

@@ -156,6 +156,36 @@ func (c *Conn) SendCommand(name string, data []byte) error {
 	}
 }
 
+// Subscribe sends a subscription (or, with cancel, its cancellation) in
+// the form the peer's version expects: a SUBSCRIBE or CANCEL command to a
+// ZMTP 3.1 peer, a message whose first byte is 1 or 0 to a 3.0 peer.
+func (c *Conn) Subscribe(ctx context.Context, topic []byte, cancel bool) error {
+	name, flag := subscription(cancel)
+	if c.peerMinor >= 1 {
+		return c.SendCommand(name, topic)
+	}
+	return c.Send(ctx, [][]byte{append([]byte{flag}, topic...)})
+}
+
+// AppendSubscription appends the frame Subscribe writes to a peer of the
+// given ZMTP minor version.
+func AppendSubscription(dst []byte, peerMinor uint8, cancel bool, topic []byte) []byte {
+	name, flag := subscription(cancel)
+	if peerMinor >= 1 {
+		body := AppendCommandBody(nil, name, topic)
+		return append(AppendFrameHeader(dst, FlagCommand, len(body)), body...)
+	}
+	dst = AppendFrameHeader(dst, 0, len(topic)+1)
+	return append(append(dst, flag), topic...)
+}
+
+func subscription(cancel bool) (command string, flag byte) {
+	if cancel {
+		return CmdCancel, 0
+	}
+	return CmdSubscribe, 1
+}
+
 // QueueLen returns the number of messages waiting in the send queue.
 func (c *Conn) QueueLen() int { return len(c.out) }
 

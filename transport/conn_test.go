@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/zmtpgo/zmtp/fsm"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // chanHandler hands messages and events of its connections to channels.
 type chanHandler struct {
@@ -147,5 +150,24 @@ func TestHTTPRequestRefusedAtFirstByte(t *testing.T) {
 	e := evs.wait(t, EventHandshakeFailed)
 	if e.Reason != fsm.ReasonNotZMTP || !errors.Is(e.Err, ErrNotZMTP) {
 		t.Fatalf("got %v", e)
+	}
+}
+
+func TestSubscriptionsMatchPeerVersion(t *testing.T) {
+	tests := []struct {
+		minor  uint8
+		cancel bool
+		want   []byte // the frame as written
+	}{
+		{1, false, frame(FlagCommand, AppendCommandBody(nil, CmdSubscribe, []byte("topic")))},
+		{1, true, frame(FlagCommand, AppendCommandBody(nil, CmdCancel, []byte("topic")))},
+		{0, false, frame(0, []byte("\x01topic"))},
+		{0, true, frame(0, []byte("\x00topic"))},
+	}
+	for _, tt := range tests {
+		got := AppendSubscription(nil, tt.minor, tt.cancel, []byte("topic"))
+		if string(got) != string(tt.want) {
+			t.Errorf("minor %d cancel %v: got % x, want % x", tt.minor, tt.cancel, got, tt.want)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package fsm
 import (
 	"errors"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // okHooks answers every guard with yes, except the ones named in deny, and
@@ -136,6 +138,58 @@ func BenchmarkFire(b *testing.B) {
 		m := New(RoleAccept, h)
 		for _, e := range handshake {
 			_ = m.Fire(e)
+		}
+	}
+}
+
+// TestEveryFailedCheckCloses denies one guard at a time on a NULL
+// handshake and checks where each role ends, why, and what it sent last.
+func TestEveryFailedCheckCloses(t *testing.T) {
+	type result struct {
+		Reason  string
+		State   string
+		Actions []string
+	}
+	paths := map[Role][]Event{
+		RoleAccept:  {EventStart, EventSignatureReceived, EventGreetingReceived, EventReadyReceived},
+		RoleConnect: {EventDial, EventConnected, EventSignatureReceived, EventGreetingReceived, EventReadyReceived},
+	}
+	for _, tc := range []struct {
+		role Role
+		deny string
+		want result
+	}{
+		{RoleAccept, "ACLAllows", result{"ACLDenied", "Closed", nil}},
+		{RoleAccept, "PeerLimitAllows", result{"PeerLimit", "Closed", nil}},
+		{RoleAccept, "SignatureValid", result{"NotZMTP", "Closed", []string{"SendGreeting"}}},
+		{RoleAccept, "VersionSupported", result{"UnsupportedVersion", "Closed", []string{"SendGreeting"}}},
+		{RoleAccept, "MechanismIsNull", result{"MechanismMismatch", "Closed", []string{"SendGreeting"}}},
+		{RoleAccept, "MechanismMatches", result{"MechanismMismatch", "Closed", []string{"SendGreeting"}}},
+		{RoleAccept, "SocketTypeCompatible", result{"SocketTypeMismatch", "Closed", []string{"SendGreeting", "SendReady", "SendError"}}},
+		{RoleAccept, "IdentityValid", result{"BadIdentity", "Closed", []string{"SendGreeting", "SendReady", "SendError"}}},
+		{RoleConnect, "SignatureValid", result{"NotZMTP", "Stopped", []string{"StartDial", "SendGreeting"}}},
+		{RoleConnect, "VersionSupported", result{"UnsupportedVersion", "Stopped", []string{"StartDial", "SendGreeting"}}},
+		{RoleConnect, "MechanismIsNull", result{"MechanismMismatch", "Stopped", []string{"StartDial", "SendGreeting"}}},
+		{RoleConnect, "MechanismMatches", result{"MechanismMismatch", "Stopped", []string{"StartDial", "SendGreeting"}}},
+		{RoleConnect, "SocketTypeCompatible", result{"SocketTypeMismatch", "Stopped", []string{"StartDial", "SendGreeting", "SendReady", "SendError"}}},
+		{RoleConnect, "IdentityValid", result{"BadIdentity", "Stopped", []string{"StartDial", "SendGreeting", "SendReady", "SendError"}}},
+	} {
+		h := &okHooks{deny: map[string]bool{tc.deny: true}}
+		m := New(tc.role, h)
+		var got result
+		for _, e := range paths[tc.role] {
+			err := m.Fire(e)
+			if r, ok := err.(Reason); ok {
+				got.Reason = r.String()
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s, deny %s: Fire(%s) in %s: %v", tc.role, tc.deny, e, m.State(), err)
+			}
+		}
+		got.State, got.Actions = m.State().String(), h.ran
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s, deny %s (-want +got):\n%s", tc.role, tc.deny, diff)
 		}
 	}
 }

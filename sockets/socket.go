@@ -1,6 +1,6 @@
 // Package sockets gives the ZeroMQ socket types over the ZMTP transport:
-// PAIR, PUSH, PULL, REQ, REP, DEALER and ROUTER, with libzmq's semantics
-// and wire compatibility.
+// PAIR, PUB, SUB, XPUB, XSUB, REQ, REP, DEALER, ROUTER, PUSH and PULL, with
+// libzmq's semantics and wire compatibility.
 //
 // A socket binds and connects any number of endpoints; sends and receives
 // take a context, so deadlines and cancellation replace libzmq's
@@ -160,6 +160,10 @@ func New(t Type, opts ...Option) (*Socket, error) {
 		s.pat = &repPattern{s: s}
 	case ROUTER:
 		s.pat = newRouter(s)
+	case PUB, XPUB:
+		s.pat = newPub(s, t == XPUB)
+	case SUB, XSUB:
+		s.pat = &subPattern{s: s, xsub: t == XSUB}
 	default:
 		return nil, fmt.Errorf("%w: %s", errNotImplemented, t)
 	}
@@ -407,4 +411,15 @@ func (h handler) Message(c *transport.Conn, frames [][]byte) {
 	}
 }
 
-func (h handler) Command(*transport.Conn, string, []byte) {}
+// commander is a pattern that takes SUBSCRIBE and CANCEL commands.
+type commander interface {
+	command(p *peer, name string, body []byte)
+}
+
+func (h handler) Command(c *transport.Conn, name string, body []byte) {
+	if cm, ok := h.s.pat.(commander); ok {
+		if p, _ := c.Tag().(*peer); p != nil {
+			cm.command(p, name, body)
+		}
+	}
+}

@@ -58,6 +58,7 @@ type config struct {
 	reconnMax  time.Duration
 	linger     time.Duration
 	mandatory  bool
+	subscribe  listFlag
 	messages   []string
 }
 
@@ -72,6 +73,7 @@ Examples:
   zmtp -type PUSH -connect tcp://127.0.0.1:5555 hello world
   zmtp -type REP  -bind tcp://*:5556 -echo -events
   zmtp -type REQ  -connect tcp://127.0.0.1:5556 -multipart '|' 'a|b'
+  zmtp -type SUB  -connect tcp://127.0.0.1:5557 -subscribe news. -count 10
 
 Flags:
 `
@@ -81,7 +83,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("zmtp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	fs.StringVar(&c.typ, "type", "", "socket type: PAIR PUSH PULL REQ REP DEALER ROUTER (required)")
+	fs.StringVar(&c.typ, "type", "", "socket type: PAIR PUB SUB XPUB XSUB PUSH PULL REQ REP DEALER ROUTER (required)")
 	fs.Var(&c.binds, "bind", "endpoint to bind, e.g. tcp://*:5555 (repeatable)")
 	fs.Var(&c.connects, "connect", "endpoint to connect, e.g. tcp://127.0.0.1:5555 (repeatable)")
 	fs.BoolVar(&c.stdin, "stdin", false, "send each line of standard input as a message")
@@ -100,12 +102,13 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.reconnMax, "reconnect-ivl-max", 0, "cap of the exponential reconnect backoff (ZMQ_RECONNECT_IVL_MAX)")
 	fs.DurationVar(&c.linger, "linger", 5*time.Second, "how long to wait at exit for queued messages (ZMQ_LINGER)")
 	fs.BoolVar(&c.mandatory, "router-mandatory", false, "ROUTER: fail on unroutable messages (ZMQ_ROUTER_MANDATORY)")
+	fs.Var(&c.subscribe, "subscribe", "SUB/XSUB: subscribe to this prefix; \"\" for everything (repeatable, ZMQ_SUBSCRIBE)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	c.messages = fs.Args()
 	if c.typ == "" {
-		return nil, errors.New("-type is required (PAIR PUSH PULL REQ REP DEALER ROUTER)")
+		return nil, errors.New("-type is required (PAIR PUB SUB XPUB XSUB PUSH PULL REQ REP DEALER ROUTER)")
 	}
 	if len(c.binds)+len(c.connects) == 0 {
 		return nil, errors.New("give at least one -bind or -connect endpoint")
@@ -164,6 +167,12 @@ func (c *config) socket(stderr io.Writer) (*sockets.Socket, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, topic := range c.subscribe {
+		if err := s.Subscribe([]byte(topic)); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("-subscribe on a %s socket: %w", typ, err)
+		}
+	}
 	for _, ep := range c.binds {
 		if err := s.Bind(ep); err != nil {
 			s.Close()
@@ -197,8 +206,8 @@ func (c *config) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 	defer out.Flush()
 
 	typ := s.Type()
-	canRecv := typ != sockets.PUSH
-	canSend := typ != sockets.PULL
+	canRecv := typ != sockets.PUSH && typ != sockets.PUB
+	canSend := typ != sockets.PULL && typ != sockets.SUB
 	received := 0
 	// exchange sends one message and, for REQ, prints its reply.
 	exchange := func(text string) error {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/zmtpgo/zmtp/sockets"
+)
+
+// latSrv binds a REP socket and echoes count requests.
+func latSrv(ep string, count int) error {
+	s, err := sockets.New(sockets.REP)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Bind(ep); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	for range count {
+		m, err := s.Recv(ctx)
+		if err != nil {
+			return fmt.Errorf("recv: %w", err)
+		}
+		if err := s.Send(ctx, m); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+	}
+	return nil
+}
+
+// latCli connects a REQ socket, makes warmup untimed and count timed round
+// trips of size bytes, and reports mean, p50, p99 and max in µs.
+func latCli(ep string, size, count, warmup int) error {
+	if count < 1 {
+		return fmt.Errorf("COUNT must be at least 1")
+	}
+	s, err := sockets.New(sockets.REQ)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Connect(ep); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	buf := bytes.Repeat([]byte{'x'}, size)
+	rtt := make([]float64, count)
+	for i := range warmup + count {
+		t0 := time.Now()
+		if err := s.Send(ctx, sockets.NewMsg(buf)); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+		m, err := s.Recv(ctx)
+		if err != nil {
+			return fmt.Errorf("recv: %w", err)
+		}
+		d := time.Since(t0)
+		if len(m.Frames) != 1 || len(m.Frames[0]) != size {
+			return fmt.Errorf("bad reply size")
+		}
+		if i >= warmup {
+			rtt[i-warmup] = float64(d.Nanoseconds()) / 1e3
+		}
+	}
+	var sum float64
+	for _, v := range rtt {
+		sum += v
+	}
+	slices.Sort(rtt)
+	result("lat", "size=%d n=%d mean_us=%.2f p50_us=%.2f p99_us=%.2f max_us=%.2f",
+		size, count, sum/float64(count), rtt[count/2], rtt[int(float64(count)*0.99)], rtt[count-1])
+	return nil
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zmtpgo/zmtp/sockets"
+)
+
+// memSrv binds a ROUTER socket and reports how much the resident set grew
+// per connection once n peers have each sent their hello and settle has
+// passed. Like zmqbench it reads VmRSS as is: no forced GC, so garbage the
+// handshakes left behind counts, as it does for the operating system.
+func memSrv(ep string, n int, settle time.Duration) error {
+	if n < 1 {
+		return fmt.Errorf("N must be at least 1")
+	}
+	s, err := sockets.New(sockets.ROUTER, sockets.WithLinger(0))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Bind(ep); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	before := rssKiB()
+	ctx := context.Background()
+	// Every peer sends exactly one hello, so n messages means n live peers.
+	for range n {
+		if _, err := s.Recv(ctx); err != nil {
+			return fmt.Errorf("recv: %w", err)
+		}
+	}
+	time.Sleep(settle)
+	after := rssKiB()
+	result("mem", "conns=%d rss_before_kib=%d rss_after_kib=%d bytes_per_conn=%.0f",
+		n, before, after, float64(after-before)*1024/float64(n))
+	return nil
+}
+
+// memCli connects n DEALER sockets, sends one hello on each and holds them
+// open for hold.
+func memCli(ep string, n int, hold time.Duration) error {
+	socks := make([]*sockets.Socket, 0, n)
+	defer func() {
+		for _, s := range socks {
+			s.Close()
+		}
+	}()
+	ctx := context.Background()
+	for range n {
+		s, err := sockets.New(sockets.DEALER, sockets.WithLinger(0))
+		if err != nil {
+			return err
+		}
+		socks = append(socks, s)
+		if err := s.Connect(ep); err != nil {
+			return err
+		}
+		if err := s.Send(ctx, sockets.NewMsgString("hello")); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+	}
+	time.Sleep(hold)
+	return nil
+}
+
+// rssKiB returns the resident set size from /proc/self/status, or -1.
+func rssKiB() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kib
+		}
+	}
+	return -1
+}

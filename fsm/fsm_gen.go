@@ -46,12 +46,17 @@ const (
 	// StateAccepted: A TCP connection was accepted; nothing has been read, allocated or started for it
 	// yet.
 	StateAccepted
-	// StateGreeting: Our whole greeting is queued; waiting for the first 11 bytes of the peer's
-	// (signature and major version).
+	// StateGreeting: The first 11 bytes of our greeting are queued; waiting for the first 11 bytes of
+	// the peer's (signature and major version).
 	StateGreeting
 	// StateGreetingBody: The peer's signature and version are good; waiting for the rest of its
 	// 64-byte greeting.
 	StateGreetingBody
+	// StateNullPeerFirst: NULL mechanism, connecting side: waiting for the peer's READY before sending
+	// ours, for at most the ready grace. A libzmq peer that refuses our socket type closes without a
+	// word once it reads our READY; reading its READY first lets us name the refusal, and not retry
+	// it, instead of seeing a bare EOF.
+	StateNullPeerFirst
 	// StateNullReady: NULL mechanism: our READY is queued; waiting for the peer's READY.
 	StateNullReady
 	// StateReady: Handshake complete: the connection carries messages.
@@ -64,7 +69,7 @@ const (
 )
 
 // NumStates is the number of State values.
-const NumStates = 10
+const NumStates = 11
 
 var stateNames = [NumStates]string{
 	"Idle",
@@ -73,6 +78,7 @@ var stateNames = [NumStates]string{
 	"Accepted",
 	"Greeting",
 	"GreetingBody",
+	"NullPeerFirst",
 	"NullReady",
 	"Ready",
 	"Closed",
@@ -107,6 +113,8 @@ const (
 	EventGreetingReceived
 	// EventReadyReceived: A READY command with well-formed metadata arrived.
 	EventReadyReceived
+	// EventReadyGraceElapsed: The peer sent no READY within the ready grace; we send ours first.
+	EventReadyGraceElapsed
 	// EventErrorReceived: An ERROR command arrived.
 	EventErrorReceived
 	// EventProtocolViolation: The peer sent bytes the codec rejects, or a command or message not valid
@@ -118,12 +126,18 @@ const (
 	EventPeerClosed
 	// EventHandshakeTimeout: The handshake timer fired before the handshake completed.
 	EventHandshakeTimeout
+	// EventHeartbeatTimeout: Nothing arrived from the peer within the heartbeat timeout after our
+	// PING, or within the TTL the peer asked for.
+	EventHeartbeatTimeout
+	// EventKeepaliveFailed: The operating system gave up on the connection: TCP keepalive probes went
+	// unanswered.
+	EventKeepaliveFailed
 	// EventClose: The local socket closes, disconnects or unbinds this connection.
 	EventClose
 )
 
 // NumEvents is the number of Event values.
-const NumEvents = 14
+const NumEvents = 17
 
 var eventNames = [NumEvents]string{
 	"Dial",
@@ -134,11 +148,14 @@ var eventNames = [NumEvents]string{
 	"SignatureReceived",
 	"GreetingReceived",
 	"ReadyReceived",
+	"ReadyGraceElapsed",
 	"ErrorReceived",
 	"ProtocolViolation",
 	"FrameTooLarge",
 	"PeerClosed",
 	"HandshakeTimeout",
+	"HeartbeatTimeout",
+	"KeepaliveFailed",
 	"Close",
 }
 
@@ -158,8 +175,15 @@ const (
 	ReasonNone Reason = iota
 	// ReasonACLDenied: The peer's address is not allowed by the accept-from lists.
 	ReasonACLDenied
-	// ReasonPeerLimit: A peer cap (total or per source address) was reached.
+	// ReasonPeerLimit: The socket's peer cap (MaxPeers) was reached.
 	ReasonPeerLimit
+	// ReasonPeerLimitPerIP: The peer cap of the peer's source address (MaxPeersPerIP) was reached.
+	ReasonPeerLimitPerIP
+	// ReasonHandshakeLimit: The cap on handshakes in progress (MaxHandshakes) was reached.
+	ReasonHandshakeLimit
+	// ReasonHandshakeLimitPerIP: The cap on handshakes in progress from the peer's source address
+	// (MaxHandshakesPerIP) was reached.
+	ReasonHandshakeLimitPerIP
 	// ReasonConnectFailed: The TCP connect failed.
 	ReasonConnectFailed
 	// ReasonNotZMTP: The peer's first bytes are not a ZMTP greeting (HTTP, noise).
@@ -183,17 +207,25 @@ const (
 	ReasonPeerClosed
 	// ReasonHandshakeTimeout: The handshake did not complete in time.
 	ReasonHandshakeTimeout
+	// ReasonHeartbeatTimeout: The peer went silent: no traffic within the heartbeat timeout or its
+	// TTL.
+	ReasonHeartbeatTimeout
+	// ReasonKeepaliveFailed: TCP keepalive probes went unanswered: the peer's host is unreachable.
+	ReasonKeepaliveFailed
 	// ReasonClosed: The local socket closed, disconnected or unbound the connection.
 	ReasonClosed
 )
 
 // NumReasons is the number of Reason values, None included.
-const NumReasons = 15
+const NumReasons = 20
 
 var reasonNames = [NumReasons]string{
 	"None",
 	"ACLDenied",
 	"PeerLimit",
+	"PeerLimitPerIP",
+	"HandshakeLimit",
+	"HandshakeLimitPerIP",
 	"ConnectFailed",
 	"NotZMTP",
 	"UnsupportedVersion",
@@ -205,6 +237,8 @@ var reasonNames = [NumReasons]string{
 	"FrameTooLarge",
 	"PeerClosed",
 	"HandshakeTimeout",
+	"HeartbeatTimeout",
+	"KeepaliveFailed",
 	"Closed",
 }
 
@@ -219,7 +253,10 @@ func (v Reason) String() string {
 var reasonText = [NumReasons]string{
 	"not closed",
 	"the peer's address is not allowed by the accept-from lists",
-	"a peer cap (total or per source address) was reached",
+	"the socket's peer cap (MaxPeers) was reached",
+	"the peer cap of the peer's source address (MaxPeersPerIP) was reached",
+	"the cap on handshakes in progress (MaxHandshakes) was reached",
+	"the cap on handshakes in progress from the peer's source address (MaxHandshakesPerIP) was reached",
 	"the TCP connect failed",
 	"the peer's first bytes are not a ZMTP greeting (HTTP, noise)",
 	"the peer speaks ZMTP 1.0 or 2.0",
@@ -231,19 +268,21 @@ var reasonText = [NumReasons]string{
 	"the peer declared a frame larger than the maximum message size",
 	"the connection ended (EOF, reset, write failure)",
 	"the handshake did not complete in time",
+	"the peer went silent: no traffic within the heartbeat timeout or its TTL",
+	"TCP keepalive probes went unanswered: the peer's host is unreachable",
 	"the local socket closed, disconnected or unbound the connection",
 }
 
 var reasonFatal = [NumReasons]bool{
-	4:  true, // NotZMTP
-	5:  true, // UnsupportedVersion
-	6:  true, // MechanismMismatch
-	7:  true, // SocketTypeMismatch
-	8:  true, // BadIdentity
-	9:  true, // ErrorReceived
-	10: true, // ProtocolViolation
-	11: true, // FrameTooLarge
-	14: true, // Closed
+	7:  true, // NotZMTP
+	8:  true, // UnsupportedVersion
+	9:  true, // MechanismMismatch
+	10: true, // SocketTypeMismatch
+	11: true, // BadIdentity
+	12: true, // ErrorReceived
+	13: true, // ProtocolViolation
+	14: true, // FrameTooLarge
+	19: true, // Closed
 }
 
 // Fatal reports whether the connecting side stops reconnecting after a
@@ -259,15 +298,15 @@ func (r Reason) Text() string {
 }
 
 var stateFinal = [NumStates]bool{
-	8: true, // Closed
-	9: true, // Stopped
+	9:  true, // Closed
+	10: true, // Stopped
 }
 
 // Final reports whether v accepts no more events.
 func (v State) Final() bool { return int(v) < len(stateFinal) && stateFinal[v] }
 
 var stateReady = [NumStates]bool{
-	7: true, // Ready
+	8: true, // Ready
 }
 
 // Ready reports whether the connection carries messages in v.
@@ -277,8 +316,9 @@ var stateConn = [NumStates]bool{
 	3: true, // Accepted
 	4: true, // Greeting
 	5: true, // GreetingBody
-	6: true, // NullReady
-	7: true, // Ready
+	6: true, // NullPeerFirst
+	7: true, // NullReady
+	8: true, // Ready
 }
 
 // Conn reports whether a TCP connection exists in v.
@@ -288,11 +328,26 @@ func (v State) Conn() bool { return int(v) < len(stateConn) && stateConn[v] }
 // answer questions, actions queue effects. A machine calls them only from
 // Fire, on the goroutine that owns it.
 type Hooks interface {
-	// ACLAllows is a guard: The peer's address passes the accept-from lists (allow-all by default).
+	// ACLAllows is a guard: The peer's address passes the accept-from lists: it is in no deny prefix
+	// and, when the allow list is not empty, in an allow prefix (deny wins; allow-all by default). An
+	// IPv4-mapped IPv6 address is matched as IPv4; a peer without an IP address (ipc) passes.
 	ACLAllows() bool
-	// PeerLimitAllows is a guard: Admitting the peer keeps the socket within its peer caps (total and
-	// per source address; unlimited by default).
+	// PeerLimitAllows is a guard: A peer slot is free under the socket's MaxPeers (handshaking and
+	// established peers both count; unlimited by default). Takes the slot; the connection's close
+	// frees it.
 	PeerLimitAllows() bool
+	// PeerLimitPerIPAllows is a guard: A peer slot is free under MaxPeersPerIP for the peer's source
+	// address (or its IPv6 prefix, /64 when so configured). Takes the slot; the connection's close
+	// frees it.
+	PeerLimitPerIPAllows() bool
+	// HandshakeLimitAllows is a guard: A handshake slot is free under MaxHandshakes, the cap on
+	// handshakes in progress, so that slow or silent peers cannot hold every slot. Takes the slot;
+	// HandshakeSucceeded or the close, whichever comes first, frees it.
+	HandshakeLimitAllows() bool
+	// HandshakeLimitPerIPAllows is a guard: A handshake slot is free under MaxHandshakesPerIP for the
+	// peer's source address (or IPv6 prefix). Takes the slot; HandshakeSucceeded or the close frees
+	// it.
+	HandshakeLimitPerIPAllows() bool
 	// SignatureValid is a guard: Byte 0 is 0xFF and byte 9 has its low bit set: the peer speaks ZMTP
 	// 2.0 or later, not HTTP or noise.
 	SignatureValid() bool
@@ -310,9 +365,13 @@ type Hooks interface {
 	IdentityValid() bool
 	// StartDial is an action: Begin a TCP connect to the endpoint.
 	StartDial()
-	// SendGreeting is an action: Queue our whole 64-byte greeting; it is flushed before anything is
-	// read.
+	// SendGreeting is an action: Queue the first 11 bytes of our greeting (signature and major
+	// version); they are flushed before anything is read.
 	SendGreeting()
+	// SendGreetingRest is an action: Queue the other 53 bytes of our greeting, once the peer's
+	// signature is good. libzmq does the same: a libzmq peer that reads a wrong mechanism closes at
+	// once, so a peer that sent all 64 bytes first would see only EOF, not the peer's mechanism.
+	SendGreetingRest()
 	// SendReady is an action: Queue a READY command with our Socket-Type (and Identity where the
 	// socket type sends one).
 	SendReady()
@@ -329,6 +388,9 @@ const (
 	guardNone guardID = iota
 	guardACLAllows
 	guardPeerLimitAllows
+	guardPeerLimitPerIPAllows
+	guardHandshakeLimitAllows
+	guardHandshakeLimitPerIPAllows
 	guardSignatureValid
 	guardVersionSupported
 	guardMechanismMatches
@@ -343,6 +405,12 @@ func (id guardID) eval(h Hooks) bool {
 		return h.ACLAllows()
 	case guardPeerLimitAllows:
 		return h.PeerLimitAllows()
+	case guardPeerLimitPerIPAllows:
+		return h.PeerLimitPerIPAllows()
+	case guardHandshakeLimitAllows:
+		return h.HandshakeLimitAllows()
+	case guardHandshakeLimitPerIPAllows:
+		return h.HandshakeLimitPerIPAllows()
 	case guardSignatureValid:
 		return h.SignatureValid()
 	case guardVersionSupported:
@@ -364,6 +432,7 @@ type actionID uint8
 const (
 	actionStartDial actionID = iota
 	actionSendGreeting
+	actionSendGreetingRest
 	actionSendReady
 	actionSendError
 	actionHandshakeSucceeded
@@ -375,6 +444,8 @@ func (id actionID) run(h Hooks) {
 		h.StartDial()
 	case actionSendGreeting:
 		h.SendGreeting()
+	case actionSendGreetingRest:
+		h.SendGreetingRest()
 	case actionSendReady:
 		h.SendReady()
 	case actionSendError:
@@ -388,11 +459,17 @@ var actions = [...]actionID{
 	actionStartDial,
 	actionSendGreeting,
 	actionStartDial,
+	actionSendGreetingRest,
+	actionSendError,
+	actionSendError,
+	actionSendReady,
+	actionHandshakeSucceeded,
 	actionSendReady,
 	actionSendError,
 	actionSendError,
 	actionHandshakeSucceeded,
 	actionSendGreeting,
+	actionSendGreetingRest,
 	actionSendReady,
 	actionSendError,
 	actionSendError,
@@ -408,16 +485,21 @@ type check struct {
 var checks = [...]check{
 	{guardSignatureValid, ReasonNotZMTP, 3, 3},
 	{guardVersionSupported, ReasonUnsupportedVersion, 3, 3},
-	{guardMechanismMatches, ReasonMechanismMismatch, 3, 3},
+	{guardMechanismMatches, ReasonMechanismMismatch, 4, 4},
 	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 4, 5},
 	{guardIdentityValid, ReasonBadIdentity, 5, 6},
-	{guardACLAllows, ReasonACLDenied, 7, 7},
-	{guardPeerLimitAllows, ReasonPeerLimit, 7, 7},
-	{guardSignatureValid, ReasonNotZMTP, 8, 8},
-	{guardVersionSupported, ReasonUnsupportedVersion, 8, 8},
-	{guardMechanismMatches, ReasonMechanismMismatch, 8, 8},
 	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 9, 10},
 	{guardIdentityValid, ReasonBadIdentity, 10, 11},
+	{guardACLAllows, ReasonACLDenied, 12, 12},
+	{guardPeerLimitPerIPAllows, ReasonPeerLimitPerIP, 12, 12},
+	{guardHandshakeLimitPerIPAllows, ReasonHandshakeLimitPerIP, 12, 12},
+	{guardPeerLimitAllows, ReasonPeerLimit, 12, 12},
+	{guardHandshakeLimitAllows, ReasonHandshakeLimit, 12, 12},
+	{guardSignatureValid, ReasonNotZMTP, 13, 13},
+	{guardVersionSupported, ReasonUnsupportedVersion, 13, 13},
+	{guardMechanismMatches, ReasonMechanismMismatch, 14, 14},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 15, 16},
+	{guardIdentityValid, ReasonBadIdentity, 16, 17},
 }
 
 type arm struct {
@@ -429,93 +511,114 @@ type arm struct {
 }
 
 var arms = [...]arm{
-	{guardNone, 0, 0, 0, 1, StateDialing, ReasonNone},                 // Connect: Idle on Dial
-	{guardNone, 0, 0, 1, 1, StateStopped, ReasonClosed},               // Connect: Idle on Close
-	{guardNone, 0, 0, 1, 2, StateGreeting, ReasonNone},                // Connect: Dialing on Connected
-	{guardNone, 0, 0, 2, 2, StateBackoff, ReasonConnectFailed},        // Connect: Dialing on ConnectFailed
-	{guardNone, 0, 0, 2, 2, StateStopped, ReasonClosed},               // Connect: Dialing on Close
-	{guardNone, 0, 0, 2, 3, StateDialing, ReasonNone},                 // Connect: Backoff on RetryElapsed
-	{guardNone, 0, 0, 3, 3, StateStopped, ReasonClosed},               // Connect: Backoff on Close
-	{guardNone, 0, 2, 3, 3, StateGreetingBody, ReasonNone},            // Connect: Greeting on SignatureReceived
-	{guardNone, 2, 2, 3, 3, StateStopped, ReasonErrorReceived},        // Connect: Greeting on ErrorReceived
-	{guardNone, 2, 2, 3, 3, StateStopped, ReasonProtocolViolation},    // Connect: Greeting on ProtocolViolation
-	{guardNone, 2, 2, 3, 3, StateStopped, ReasonFrameTooLarge},        // Connect: Greeting on FrameTooLarge
-	{guardNone, 2, 2, 3, 3, StateBackoff, ReasonPeerClosed},           // Connect: Greeting on PeerClosed
-	{guardNone, 2, 2, 3, 3, StateBackoff, ReasonHandshakeTimeout},     // Connect: Greeting on HandshakeTimeout
-	{guardNone, 2, 2, 3, 3, StateStopped, ReasonClosed},               // Connect: Greeting on Close
-	{guardMechanismIsNull, 2, 3, 3, 4, StateNullReady, ReasonNone},    // Connect: GreetingBody on GreetingReceived
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonMechanismMismatch},    // Connect: GreetingBody on GreetingReceived
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonErrorReceived},        // Connect: GreetingBody on ErrorReceived
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonProtocolViolation},    // Connect: GreetingBody on ProtocolViolation
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonFrameTooLarge},        // Connect: GreetingBody on FrameTooLarge
-	{guardNone, 3, 3, 4, 4, StateBackoff, ReasonPeerClosed},           // Connect: GreetingBody on PeerClosed
-	{guardNone, 3, 3, 4, 4, StateBackoff, ReasonHandshakeTimeout},     // Connect: GreetingBody on HandshakeTimeout
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonClosed},               // Connect: GreetingBody on Close
-	{guardNone, 3, 5, 6, 7, StateReady, ReasonNone},                   // Connect: NullReady on ReadyReceived
-	{guardNone, 5, 5, 7, 7, StateStopped, ReasonErrorReceived},        // Connect: NullReady on ErrorReceived
-	{guardNone, 5, 5, 7, 7, StateStopped, ReasonProtocolViolation},    // Connect: NullReady on ProtocolViolation
-	{guardNone, 5, 5, 7, 7, StateStopped, ReasonFrameTooLarge},        // Connect: NullReady on FrameTooLarge
-	{guardNone, 5, 5, 7, 7, StateBackoff, ReasonPeerClosed},           // Connect: NullReady on PeerClosed
-	{guardNone, 5, 5, 7, 7, StateBackoff, ReasonHandshakeTimeout},     // Connect: NullReady on HandshakeTimeout
-	{guardNone, 5, 5, 7, 7, StateStopped, ReasonClosed},               // Connect: NullReady on Close
-	{guardNone, 5, 5, 7, 7, StateStopped, ReasonErrorReceived},        // Connect: Ready on ErrorReceived
-	{guardNone, 5, 5, 7, 7, StateStopped, ReasonProtocolViolation},    // Connect: Ready on ProtocolViolation
-	{guardNone, 5, 5, 7, 7, StateStopped, ReasonFrameTooLarge},        // Connect: Ready on FrameTooLarge
-	{guardNone, 5, 5, 7, 7, StateBackoff, ReasonPeerClosed},           // Connect: Ready on PeerClosed
-	{guardNone, 5, 5, 7, 7, StateStopped, ReasonClosed},               // Connect: Ready on Close
-	{guardNone, 5, 7, 7, 8, StateGreeting, ReasonNone},                // Accept: Accepted on Start
-	{guardNone, 7, 7, 8, 8, StateClosed, ReasonErrorReceived},         // Accept: Accepted on ErrorReceived
-	{guardNone, 7, 7, 8, 8, StateClosed, ReasonProtocolViolation},     // Accept: Accepted on ProtocolViolation
-	{guardNone, 7, 7, 8, 8, StateClosed, ReasonFrameTooLarge},         // Accept: Accepted on FrameTooLarge
-	{guardNone, 7, 7, 8, 8, StateClosed, ReasonPeerClosed},            // Accept: Accepted on PeerClosed
-	{guardNone, 7, 7, 8, 8, StateClosed, ReasonClosed},                // Accept: Accepted on Close
-	{guardNone, 7, 9, 8, 8, StateGreetingBody, ReasonNone},            // Accept: Greeting on SignatureReceived
-	{guardNone, 9, 9, 8, 8, StateClosed, ReasonErrorReceived},         // Accept: Greeting on ErrorReceived
-	{guardNone, 9, 9, 8, 8, StateClosed, ReasonProtocolViolation},     // Accept: Greeting on ProtocolViolation
-	{guardNone, 9, 9, 8, 8, StateClosed, ReasonFrameTooLarge},         // Accept: Greeting on FrameTooLarge
-	{guardNone, 9, 9, 8, 8, StateClosed, ReasonPeerClosed},            // Accept: Greeting on PeerClosed
-	{guardNone, 9, 9, 8, 8, StateClosed, ReasonHandshakeTimeout},      // Accept: Greeting on HandshakeTimeout
-	{guardNone, 9, 9, 8, 8, StateClosed, ReasonClosed},                // Accept: Greeting on Close
-	{guardMechanismIsNull, 9, 10, 8, 9, StateNullReady, ReasonNone},   // Accept: GreetingBody on GreetingReceived
-	{guardNone, 10, 10, 9, 9, StateClosed, ReasonMechanismMismatch},   // Accept: GreetingBody on GreetingReceived
-	{guardNone, 10, 10, 9, 9, StateClosed, ReasonErrorReceived},       // Accept: GreetingBody on ErrorReceived
-	{guardNone, 10, 10, 9, 9, StateClosed, ReasonProtocolViolation},   // Accept: GreetingBody on ProtocolViolation
-	{guardNone, 10, 10, 9, 9, StateClosed, ReasonFrameTooLarge},       // Accept: GreetingBody on FrameTooLarge
-	{guardNone, 10, 10, 9, 9, StateClosed, ReasonPeerClosed},          // Accept: GreetingBody on PeerClosed
-	{guardNone, 10, 10, 9, 9, StateClosed, ReasonHandshakeTimeout},    // Accept: GreetingBody on HandshakeTimeout
-	{guardNone, 10, 10, 9, 9, StateClosed, ReasonClosed},              // Accept: GreetingBody on Close
-	{guardNone, 10, 12, 11, 12, StateReady, ReasonNone},               // Accept: NullReady on ReadyReceived
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonErrorReceived},     // Accept: NullReady on ErrorReceived
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonProtocolViolation}, // Accept: NullReady on ProtocolViolation
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonFrameTooLarge},     // Accept: NullReady on FrameTooLarge
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonPeerClosed},        // Accept: NullReady on PeerClosed
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonHandshakeTimeout},  // Accept: NullReady on HandshakeTimeout
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonClosed},            // Accept: NullReady on Close
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonErrorReceived},     // Accept: Ready on ErrorReceived
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonProtocolViolation}, // Accept: Ready on ProtocolViolation
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonFrameTooLarge},     // Accept: Ready on FrameTooLarge
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonPeerClosed},        // Accept: Ready on PeerClosed
-	{guardNone, 12, 12, 12, 12, StateClosed, ReasonClosed},            // Accept: Ready on Close
+	{guardNone, 0, 0, 0, 1, StateDialing, ReasonNone},                  // Connect: Idle on Dial
+	{guardNone, 0, 0, 1, 1, StateStopped, ReasonClosed},                // Connect: Idle on Close
+	{guardNone, 0, 0, 1, 2, StateGreeting, ReasonNone},                 // Connect: Dialing on Connected
+	{guardNone, 0, 0, 2, 2, StateBackoff, ReasonConnectFailed},         // Connect: Dialing on ConnectFailed
+	{guardNone, 0, 0, 2, 2, StateStopped, ReasonClosed},                // Connect: Dialing on Close
+	{guardNone, 0, 0, 2, 3, StateDialing, ReasonNone},                  // Connect: Backoff on RetryElapsed
+	{guardNone, 0, 0, 3, 3, StateStopped, ReasonClosed},                // Connect: Backoff on Close
+	{guardNone, 0, 2, 3, 4, StateGreetingBody, ReasonNone},             // Connect: Greeting on SignatureReceived
+	{guardNone, 2, 2, 4, 4, StateStopped, ReasonErrorReceived},         // Connect: Greeting on ErrorReceived
+	{guardNone, 2, 2, 4, 4, StateStopped, ReasonProtocolViolation},     // Connect: Greeting on ProtocolViolation
+	{guardNone, 2, 2, 4, 4, StateStopped, ReasonFrameTooLarge},         // Connect: Greeting on FrameTooLarge
+	{guardNone, 2, 2, 4, 4, StateBackoff, ReasonPeerClosed},            // Connect: Greeting on PeerClosed
+	{guardNone, 2, 2, 4, 4, StateBackoff, ReasonHandshakeTimeout},      // Connect: Greeting on HandshakeTimeout
+	{guardNone, 2, 2, 4, 4, StateBackoff, ReasonKeepaliveFailed},       // Connect: Greeting on KeepaliveFailed
+	{guardNone, 2, 2, 4, 4, StateStopped, ReasonClosed},                // Connect: Greeting on Close
+	{guardMechanismIsNull, 2, 3, 4, 4, StateNullPeerFirst, ReasonNone}, // Connect: GreetingBody on GreetingReceived
+	{guardNone, 3, 3, 4, 4, StateStopped, ReasonMechanismMismatch},     // Connect: GreetingBody on GreetingReceived
+	{guardNone, 3, 3, 4, 4, StateStopped, ReasonErrorReceived},         // Connect: GreetingBody on ErrorReceived
+	{guardNone, 3, 3, 4, 4, StateStopped, ReasonProtocolViolation},     // Connect: GreetingBody on ProtocolViolation
+	{guardNone, 3, 3, 4, 4, StateStopped, ReasonFrameTooLarge},         // Connect: GreetingBody on FrameTooLarge
+	{guardNone, 3, 3, 4, 4, StateBackoff, ReasonPeerClosed},            // Connect: GreetingBody on PeerClosed
+	{guardNone, 3, 3, 4, 4, StateBackoff, ReasonHandshakeTimeout},      // Connect: GreetingBody on HandshakeTimeout
+	{guardNone, 3, 3, 4, 4, StateBackoff, ReasonKeepaliveFailed},       // Connect: GreetingBody on KeepaliveFailed
+	{guardNone, 3, 3, 4, 4, StateStopped, ReasonClosed},                // Connect: GreetingBody on Close
+	{guardNone, 3, 5, 6, 8, StateReady, ReasonNone},                    // Connect: NullPeerFirst on ReadyReceived
+	{guardNone, 5, 5, 8, 9, StateNullReady, ReasonNone},                // Connect: NullPeerFirst on ReadyGraceElapsed
+	{guardNone, 5, 5, 9, 9, StateStopped, ReasonErrorReceived},         // Connect: NullPeerFirst on ErrorReceived
+	{guardNone, 5, 5, 9, 9, StateStopped, ReasonProtocolViolation},     // Connect: NullPeerFirst on ProtocolViolation
+	{guardNone, 5, 5, 9, 9, StateStopped, ReasonFrameTooLarge},         // Connect: NullPeerFirst on FrameTooLarge
+	{guardNone, 5, 5, 9, 9, StateBackoff, ReasonPeerClosed},            // Connect: NullPeerFirst on PeerClosed
+	{guardNone, 5, 5, 9, 9, StateBackoff, ReasonHandshakeTimeout},      // Connect: NullPeerFirst on HandshakeTimeout
+	{guardNone, 5, 5, 9, 9, StateBackoff, ReasonKeepaliveFailed},       // Connect: NullPeerFirst on KeepaliveFailed
+	{guardNone, 5, 5, 9, 9, StateStopped, ReasonClosed},                // Connect: NullPeerFirst on Close
+	{guardNone, 5, 7, 11, 12, StateReady, ReasonNone},                  // Connect: NullReady on ReadyReceived
+	{guardNone, 7, 7, 12, 12, StateStopped, ReasonErrorReceived},       // Connect: NullReady on ErrorReceived
+	{guardNone, 7, 7, 12, 12, StateStopped, ReasonProtocolViolation},   // Connect: NullReady on ProtocolViolation
+	{guardNone, 7, 7, 12, 12, StateStopped, ReasonFrameTooLarge},       // Connect: NullReady on FrameTooLarge
+	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonPeerClosed},          // Connect: NullReady on PeerClosed
+	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonHandshakeTimeout},    // Connect: NullReady on HandshakeTimeout
+	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonKeepaliveFailed},     // Connect: NullReady on KeepaliveFailed
+	{guardNone, 7, 7, 12, 12, StateStopped, ReasonClosed},              // Connect: NullReady on Close
+	{guardNone, 7, 7, 12, 12, StateStopped, ReasonErrorReceived},       // Connect: Ready on ErrorReceived
+	{guardNone, 7, 7, 12, 12, StateStopped, ReasonProtocolViolation},   // Connect: Ready on ProtocolViolation
+	{guardNone, 7, 7, 12, 12, StateStopped, ReasonFrameTooLarge},       // Connect: Ready on FrameTooLarge
+	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonPeerClosed},          // Connect: Ready on PeerClosed
+	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonHeartbeatTimeout},    // Connect: Ready on HeartbeatTimeout
+	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonKeepaliveFailed},     // Connect: Ready on KeepaliveFailed
+	{guardNone, 7, 7, 12, 12, StateStopped, ReasonClosed},              // Connect: Ready on Close
+	{guardNone, 7, 12, 12, 13, StateGreeting, ReasonNone},              // Accept: Accepted on Start
+	{guardNone, 12, 12, 13, 13, StateClosed, ReasonErrorReceived},      // Accept: Accepted on ErrorReceived
+	{guardNone, 12, 12, 13, 13, StateClosed, ReasonProtocolViolation},  // Accept: Accepted on ProtocolViolation
+	{guardNone, 12, 12, 13, 13, StateClosed, ReasonFrameTooLarge},      // Accept: Accepted on FrameTooLarge
+	{guardNone, 12, 12, 13, 13, StateClosed, ReasonPeerClosed},         // Accept: Accepted on PeerClosed
+	{guardNone, 12, 12, 13, 13, StateClosed, ReasonKeepaliveFailed},    // Accept: Accepted on KeepaliveFailed
+	{guardNone, 12, 12, 13, 13, StateClosed, ReasonClosed},             // Accept: Accepted on Close
+	{guardNone, 12, 14, 13, 14, StateGreetingBody, ReasonNone},         // Accept: Greeting on SignatureReceived
+	{guardNone, 14, 14, 14, 14, StateClosed, ReasonErrorReceived},      // Accept: Greeting on ErrorReceived
+	{guardNone, 14, 14, 14, 14, StateClosed, ReasonProtocolViolation},  // Accept: Greeting on ProtocolViolation
+	{guardNone, 14, 14, 14, 14, StateClosed, ReasonFrameTooLarge},      // Accept: Greeting on FrameTooLarge
+	{guardNone, 14, 14, 14, 14, StateClosed, ReasonPeerClosed},         // Accept: Greeting on PeerClosed
+	{guardNone, 14, 14, 14, 14, StateClosed, ReasonHandshakeTimeout},   // Accept: Greeting on HandshakeTimeout
+	{guardNone, 14, 14, 14, 14, StateClosed, ReasonKeepaliveFailed},    // Accept: Greeting on KeepaliveFailed
+	{guardNone, 14, 14, 14, 14, StateClosed, ReasonClosed},             // Accept: Greeting on Close
+	{guardMechanismIsNull, 14, 15, 14, 15, StateNullReady, ReasonNone}, // Accept: GreetingBody on GreetingReceived
+	{guardNone, 15, 15, 15, 15, StateClosed, ReasonMechanismMismatch},  // Accept: GreetingBody on GreetingReceived
+	{guardNone, 15, 15, 15, 15, StateClosed, ReasonErrorReceived},      // Accept: GreetingBody on ErrorReceived
+	{guardNone, 15, 15, 15, 15, StateClosed, ReasonProtocolViolation},  // Accept: GreetingBody on ProtocolViolation
+	{guardNone, 15, 15, 15, 15, StateClosed, ReasonFrameTooLarge},      // Accept: GreetingBody on FrameTooLarge
+	{guardNone, 15, 15, 15, 15, StateClosed, ReasonPeerClosed},         // Accept: GreetingBody on PeerClosed
+	{guardNone, 15, 15, 15, 15, StateClosed, ReasonHandshakeTimeout},   // Accept: GreetingBody on HandshakeTimeout
+	{guardNone, 15, 15, 15, 15, StateClosed, ReasonKeepaliveFailed},    // Accept: GreetingBody on KeepaliveFailed
+	{guardNone, 15, 15, 15, 15, StateClosed, ReasonClosed},             // Accept: GreetingBody on Close
+	{guardNone, 15, 17, 17, 18, StateReady, ReasonNone},                // Accept: NullReady on ReadyReceived
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonErrorReceived},      // Accept: NullReady on ErrorReceived
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonProtocolViolation},  // Accept: NullReady on ProtocolViolation
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonFrameTooLarge},      // Accept: NullReady on FrameTooLarge
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonPeerClosed},         // Accept: NullReady on PeerClosed
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonHandshakeTimeout},   // Accept: NullReady on HandshakeTimeout
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonKeepaliveFailed},    // Accept: NullReady on KeepaliveFailed
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonClosed},             // Accept: NullReady on Close
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonErrorReceived},      // Accept: Ready on ErrorReceived
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonProtocolViolation},  // Accept: Ready on ProtocolViolation
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonFrameTooLarge},      // Accept: Ready on FrameTooLarge
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonPeerClosed},         // Accept: Ready on PeerClosed
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonHeartbeatTimeout},   // Accept: Ready on HeartbeatTimeout
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonKeepaliveFailed},    // Accept: Ready on KeepaliveFailed
+	{guardNone, 17, 17, 18, 18, StateClosed, ReasonClosed},             // Accept: Ready on Close
 }
 
 type cell struct{ lo, hi uint8 }
 
 var table = [NumRoles][NumStates][NumEvents]cell{
 	RoleConnect: {
-		StateIdle:         {EventDial: {0, 1}, EventClose: {1, 2}},
-		StateDialing:      {EventConnected: {2, 3}, EventConnectFailed: {3, 4}, EventClose: {4, 5}},
-		StateBackoff:      {EventRetryElapsed: {5, 6}, EventClose: {6, 7}},
-		StateGreeting:     {EventSignatureReceived: {7, 8}, EventErrorReceived: {8, 9}, EventProtocolViolation: {9, 10}, EventFrameTooLarge: {10, 11}, EventPeerClosed: {11, 12}, EventHandshakeTimeout: {12, 13}, EventClose: {13, 14}},
-		StateGreetingBody: {EventGreetingReceived: {14, 16}, EventErrorReceived: {16, 17}, EventProtocolViolation: {17, 18}, EventFrameTooLarge: {18, 19}, EventPeerClosed: {19, 20}, EventHandshakeTimeout: {20, 21}, EventClose: {21, 22}},
-		StateNullReady:    {EventReadyReceived: {22, 23}, EventErrorReceived: {23, 24}, EventProtocolViolation: {24, 25}, EventFrameTooLarge: {25, 26}, EventPeerClosed: {26, 27}, EventHandshakeTimeout: {27, 28}, EventClose: {28, 29}},
-		StateReady:        {EventErrorReceived: {29, 30}, EventProtocolViolation: {30, 31}, EventFrameTooLarge: {31, 32}, EventPeerClosed: {32, 33}, EventClose: {33, 34}},
+		StateIdle:          {EventDial: {0, 1}, EventClose: {1, 2}},
+		StateDialing:       {EventConnected: {2, 3}, EventConnectFailed: {3, 4}, EventClose: {4, 5}},
+		StateBackoff:       {EventRetryElapsed: {5, 6}, EventClose: {6, 7}},
+		StateGreeting:      {EventSignatureReceived: {7, 8}, EventErrorReceived: {8, 9}, EventProtocolViolation: {9, 10}, EventFrameTooLarge: {10, 11}, EventPeerClosed: {11, 12}, EventHandshakeTimeout: {12, 13}, EventKeepaliveFailed: {13, 14}, EventClose: {14, 15}},
+		StateGreetingBody:  {EventGreetingReceived: {15, 17}, EventErrorReceived: {17, 18}, EventProtocolViolation: {18, 19}, EventFrameTooLarge: {19, 20}, EventPeerClosed: {20, 21}, EventHandshakeTimeout: {21, 22}, EventKeepaliveFailed: {22, 23}, EventClose: {23, 24}},
+		StateNullPeerFirst: {EventReadyReceived: {24, 25}, EventReadyGraceElapsed: {25, 26}, EventErrorReceived: {26, 27}, EventProtocolViolation: {27, 28}, EventFrameTooLarge: {28, 29}, EventPeerClosed: {29, 30}, EventHandshakeTimeout: {30, 31}, EventKeepaliveFailed: {31, 32}, EventClose: {32, 33}},
+		StateNullReady:     {EventReadyReceived: {33, 34}, EventErrorReceived: {34, 35}, EventProtocolViolation: {35, 36}, EventFrameTooLarge: {36, 37}, EventPeerClosed: {37, 38}, EventHandshakeTimeout: {38, 39}, EventKeepaliveFailed: {39, 40}, EventClose: {40, 41}},
+		StateReady:         {EventErrorReceived: {41, 42}, EventProtocolViolation: {42, 43}, EventFrameTooLarge: {43, 44}, EventPeerClosed: {44, 45}, EventHeartbeatTimeout: {45, 46}, EventKeepaliveFailed: {46, 47}, EventClose: {47, 48}},
 	},
 	RoleAccept: {
-		StateAccepted:     {EventStart: {34, 35}, EventErrorReceived: {35, 36}, EventProtocolViolation: {36, 37}, EventFrameTooLarge: {37, 38}, EventPeerClosed: {38, 39}, EventClose: {39, 40}},
-		StateGreeting:     {EventSignatureReceived: {40, 41}, EventErrorReceived: {41, 42}, EventProtocolViolation: {42, 43}, EventFrameTooLarge: {43, 44}, EventPeerClosed: {44, 45}, EventHandshakeTimeout: {45, 46}, EventClose: {46, 47}},
-		StateGreetingBody: {EventGreetingReceived: {47, 49}, EventErrorReceived: {49, 50}, EventProtocolViolation: {50, 51}, EventFrameTooLarge: {51, 52}, EventPeerClosed: {52, 53}, EventHandshakeTimeout: {53, 54}, EventClose: {54, 55}},
-		StateNullReady:    {EventReadyReceived: {55, 56}, EventErrorReceived: {56, 57}, EventProtocolViolation: {57, 58}, EventFrameTooLarge: {58, 59}, EventPeerClosed: {59, 60}, EventHandshakeTimeout: {60, 61}, EventClose: {61, 62}},
-		StateReady:        {EventErrorReceived: {62, 63}, EventProtocolViolation: {63, 64}, EventFrameTooLarge: {64, 65}, EventPeerClosed: {65, 66}, EventClose: {66, 67}},
+		StateAccepted:     {EventStart: {48, 49}, EventErrorReceived: {49, 50}, EventProtocolViolation: {50, 51}, EventFrameTooLarge: {51, 52}, EventPeerClosed: {52, 53}, EventKeepaliveFailed: {53, 54}, EventClose: {54, 55}},
+		StateGreeting:     {EventSignatureReceived: {55, 56}, EventErrorReceived: {56, 57}, EventProtocolViolation: {57, 58}, EventFrameTooLarge: {58, 59}, EventPeerClosed: {59, 60}, EventHandshakeTimeout: {60, 61}, EventKeepaliveFailed: {61, 62}, EventClose: {62, 63}},
+		StateGreetingBody: {EventGreetingReceived: {63, 65}, EventErrorReceived: {65, 66}, EventProtocolViolation: {66, 67}, EventFrameTooLarge: {67, 68}, EventPeerClosed: {68, 69}, EventHandshakeTimeout: {69, 70}, EventKeepaliveFailed: {70, 71}, EventClose: {71, 72}},
+		StateNullReady:    {EventReadyReceived: {72, 73}, EventErrorReceived: {73, 74}, EventProtocolViolation: {74, 75}, EventFrameTooLarge: {75, 76}, EventPeerClosed: {76, 77}, EventHandshakeTimeout: {77, 78}, EventKeepaliveFailed: {78, 79}, EventClose: {79, 80}},
+		StateReady:        {EventErrorReceived: {80, 81}, EventProtocolViolation: {81, 82}, EventFrameTooLarge: {82, 83}, EventPeerClosed: {83, 84}, EventHeartbeatTimeout: {84, 85}, EventKeepaliveFailed: {85, 86}, EventClose: {86, 87}},
 	},
 }
 

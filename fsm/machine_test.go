@@ -17,7 +17,14 @@ type okHooks struct {
 func (h *okHooks) g(name string) bool    { return !h.deny[name] }
 func (h *okHooks) ACLAllows() bool       { return h.g("ACLAllows") }
 func (h *okHooks) PeerLimitAllows() bool { return h.g("PeerLimitAllows") }
-func (h *okHooks) SignatureValid() bool  { return h.g("SignatureValid") }
+func (h *okHooks) PeerLimitPerIPAllows() bool {
+	return h.g("PeerLimitPerIPAllows")
+}
+func (h *okHooks) HandshakeLimitAllows() bool { return h.g("HandshakeLimitAllows") }
+func (h *okHooks) HandshakeLimitPerIPAllows() bool {
+	return h.g("HandshakeLimitPerIPAllows")
+}
+func (h *okHooks) SignatureValid() bool { return h.g("SignatureValid") }
 func (h *okHooks) VersionSupported() bool {
 	return h.g("VersionSupported")
 }
@@ -27,6 +34,7 @@ func (h *okHooks) SocketTypeCompatible() bool { return h.g("SocketTypeCompatible
 func (h *okHooks) IdentityValid() bool        { return h.g("IdentityValid") }
 func (h *okHooks) StartDial()                 { h.ran = append(h.ran, "StartDial") }
 func (h *okHooks) SendGreeting()              { h.ran = append(h.ran, "SendGreeting") }
+func (h *okHooks) SendGreetingRest()          { h.ran = append(h.ran, "SendGreetingRest") }
 func (h *okHooks) SendReady()                 { h.ran = append(h.ran, "SendReady") }
 func (h *okHooks) SendError()                 { h.ran = append(h.ran, "SendError") }
 func (h *okHooks) HandshakeSucceeded()        { h.ran = append(h.ran, "HandshakeSucceeded") }
@@ -101,19 +109,23 @@ func TestUnhandledEventIsTypedError(t *testing.T) {
 // nopHooks allows everything and records nothing, for measuring Fire.
 type nopHooks struct{}
 
-func (nopHooks) ACLAllows() bool            { return true }
-func (nopHooks) PeerLimitAllows() bool      { return true }
-func (nopHooks) SignatureValid() bool       { return true }
-func (nopHooks) VersionSupported() bool     { return true }
-func (nopHooks) MechanismMatches() bool     { return true }
-func (nopHooks) MechanismIsNull() bool      { return true }
-func (nopHooks) SocketTypeCompatible() bool { return true }
-func (nopHooks) IdentityValid() bool        { return true }
-func (nopHooks) StartDial()                 {}
-func (nopHooks) SendGreeting()              {}
-func (nopHooks) SendReady()                 {}
-func (nopHooks) SendError()                 {}
-func (nopHooks) HandshakeSucceeded()        {}
+func (nopHooks) ACLAllows() bool                 { return true }
+func (nopHooks) PeerLimitAllows() bool           { return true }
+func (nopHooks) PeerLimitPerIPAllows() bool      { return true }
+func (nopHooks) HandshakeLimitAllows() bool      { return true }
+func (nopHooks) HandshakeLimitPerIPAllows() bool { return true }
+func (nopHooks) SignatureValid() bool            { return true }
+func (nopHooks) VersionSupported() bool          { return true }
+func (nopHooks) MechanismMatches() bool          { return true }
+func (nopHooks) MechanismIsNull() bool           { return true }
+func (nopHooks) SocketTypeCompatible() bool      { return true }
+func (nopHooks) IdentityValid() bool             { return true }
+func (nopHooks) StartDial()                      {}
+func (nopHooks) SendGreeting()                   {}
+func (nopHooks) SendGreetingRest()               {}
+func (nopHooks) SendReady()                      {}
+func (nopHooks) SendError()                      {}
+func (nopHooks) HandshakeSucceeded()             {}
 
 var handshake = []Event{EventStart, EventSignatureReceived, EventGreetingReceived, EventReadyReceived, EventPeerClosed}
 
@@ -161,18 +173,21 @@ func TestEveryFailedCheckCloses(t *testing.T) {
 	}{
 		{RoleAccept, "ACLAllows", result{"ACLDenied", "Closed", nil}},
 		{RoleAccept, "PeerLimitAllows", result{"PeerLimit", "Closed", nil}},
+		{RoleAccept, "PeerLimitPerIPAllows", result{"PeerLimitPerIP", "Closed", nil}},
+		{RoleAccept, "HandshakeLimitAllows", result{"HandshakeLimit", "Closed", nil}},
+		{RoleAccept, "HandshakeLimitPerIPAllows", result{"HandshakeLimitPerIP", "Closed", nil}},
 		{RoleAccept, "SignatureValid", result{"NotZMTP", "Closed", []string{"SendGreeting"}}},
 		{RoleAccept, "VersionSupported", result{"UnsupportedVersion", "Closed", []string{"SendGreeting"}}},
-		{RoleAccept, "MechanismIsNull", result{"MechanismMismatch", "Closed", []string{"SendGreeting"}}},
-		{RoleAccept, "MechanismMatches", result{"MechanismMismatch", "Closed", []string{"SendGreeting"}}},
-		{RoleAccept, "SocketTypeCompatible", result{"SocketTypeMismatch", "Closed", []string{"SendGreeting", "SendReady", "SendError"}}},
-		{RoleAccept, "IdentityValid", result{"BadIdentity", "Closed", []string{"SendGreeting", "SendReady", "SendError"}}},
+		{RoleAccept, "MechanismIsNull", result{"MechanismMismatch", "Closed", []string{"SendGreeting", "SendGreetingRest"}}},
+		{RoleAccept, "MechanismMatches", result{"MechanismMismatch", "Closed", []string{"SendGreeting", "SendGreetingRest"}}},
+		{RoleAccept, "SocketTypeCompatible", result{"SocketTypeMismatch", "Closed", []string{"SendGreeting", "SendGreetingRest", "SendReady", "SendError"}}},
+		{RoleAccept, "IdentityValid", result{"BadIdentity", "Closed", []string{"SendGreeting", "SendGreetingRest", "SendReady", "SendError"}}},
 		{RoleConnect, "SignatureValid", result{"NotZMTP", "Stopped", []string{"StartDial", "SendGreeting"}}},
 		{RoleConnect, "VersionSupported", result{"UnsupportedVersion", "Stopped", []string{"StartDial", "SendGreeting"}}},
-		{RoleConnect, "MechanismIsNull", result{"MechanismMismatch", "Stopped", []string{"StartDial", "SendGreeting"}}},
-		{RoleConnect, "MechanismMatches", result{"MechanismMismatch", "Stopped", []string{"StartDial", "SendGreeting"}}},
-		{RoleConnect, "SocketTypeCompatible", result{"SocketTypeMismatch", "Stopped", []string{"StartDial", "SendGreeting", "SendReady", "SendError"}}},
-		{RoleConnect, "IdentityValid", result{"BadIdentity", "Stopped", []string{"StartDial", "SendGreeting", "SendReady", "SendError"}}},
+		{RoleConnect, "MechanismIsNull", result{"MechanismMismatch", "Stopped", []string{"StartDial", "SendGreeting", "SendGreetingRest"}}},
+		{RoleConnect, "MechanismMatches", result{"MechanismMismatch", "Stopped", []string{"StartDial", "SendGreeting", "SendGreetingRest"}}},
+		{RoleConnect, "SocketTypeCompatible", result{"SocketTypeMismatch", "Stopped", []string{"StartDial", "SendGreeting", "SendGreetingRest", "SendError"}}},
+		{RoleConnect, "IdentityValid", result{"BadIdentity", "Stopped", []string{"StartDial", "SendGreeting", "SendGreetingRest", "SendError"}}},
 	} {
 		h := &okHooks{deny: map[string]bool{tc.deny: true}}
 		m := New(tc.role, h)

@@ -25,7 +25,7 @@ import (
 // before it may carry messages. The list is written here on purpose rather
 // than read from the spec: a spec that drops a check must fail.
 var readyGuards = map[Role][]string{
-	RoleAccept:  {"ACLAllows", "PeerLimitAllows", "SignatureValid", "VersionSupported", "MechanismMatches", "SocketTypeCompatible", "IdentityValid"},
+	RoleAccept:  {"ACLAllows", "PeerLimitPerIPAllows", "HandshakeLimitPerIPAllows", "PeerLimitAllows", "HandshakeLimitAllows", "SignatureValid", "VersionSupported", "MechanismMatches", "SocketTypeCompatible", "IdentityValid"},
 	RoleConnect: {"SignatureValid", "VersionSupported", "MechanismMatches", "SocketTypeCompatible", "IdentityValid"},
 }
 
@@ -61,6 +61,11 @@ func (h *recHooks) action(name string) { h.log = append(h.log, call{name: name})
 
 func (h *recHooks) ACLAllows() bool            { return h.guard("ACLAllows") }
 func (h *recHooks) PeerLimitAllows() bool      { return h.guard("PeerLimitAllows") }
+func (h *recHooks) PeerLimitPerIPAllows() bool { return h.guard("PeerLimitPerIPAllows") }
+func (h *recHooks) HandshakeLimitAllows() bool { return h.guard("HandshakeLimitAllows") }
+func (h *recHooks) HandshakeLimitPerIPAllows() bool {
+	return h.guard("HandshakeLimitPerIPAllows")
+}
 func (h *recHooks) SignatureValid() bool       { return h.guard("SignatureValid") }
 func (h *recHooks) VersionSupported() bool     { return h.guard("VersionSupported") }
 func (h *recHooks) MechanismMatches() bool     { return h.guard("MechanismMatches") }
@@ -69,6 +74,7 @@ func (h *recHooks) SocketTypeCompatible() bool { return h.guard("SocketTypeCompa
 func (h *recHooks) IdentityValid() bool        { return h.guard("IdentityValid") }
 func (h *recHooks) StartDial()                 { h.action("StartDial") }
 func (h *recHooks) SendGreeting()              { h.action("SendGreeting") }
+func (h *recHooks) SendGreetingRest()          { h.action("SendGreetingRest") }
 func (h *recHooks) SendReady()                 { h.action("SendReady") }
 func (h *recHooks) SendError()                 { h.action("SendError") }
 func (h *recHooks) HandshakeSucceeded()        { h.action("HandshakeSucceeded") }
@@ -502,15 +508,15 @@ func TestPropertyCatchesMutants(t *testing.T) {
 		{"state handles an event the spec does not", func() { table[RoleAccept][StateReady][EventStart] = table[RoleAccept][StateAccepted][EventStart] },
 			RoleAccept, acceptPath, "", false, "Handles(Start) in Ready"},
 		{"oracle: Ready without HandshakeSucceeded", func() {
-			a := armOf(RoleConnect, StateNullReady, EventReadyReceived)
+			a := armOf(RoleConnect, StateNullPeerFirst, EventReadyReceived)
 			a.doHi = a.doLo
-		}, RoleConnect, connectPath, "", true, "actions [], spec says [HandshakeSucceeded]"},
+		}, RoleConnect, connectPath, "", true, "actions [], spec says [SendReady HandshakeSucceeded]"},
 		{"oracle: wrong target", func() { armOf(RoleConnect, StateGreeting, EventSignatureReceived).to = StateNullReady },
 			RoleConnect, connectPath, "", true, "entered GreetingBody, ours NullReady"},
 		{"oracle: guards asked out of order", func() {
 			a := armOf(RoleAccept, StateAccepted, EventStart)
 			checks[a.checkLo], checks[a.checkLo+1] = checks[a.checkLo+1], checks[a.checkLo]
-		}, RoleAccept, acceptPath, "", true, "spec asks ACLAllows, the machine asked PeerLimitAllows"},
+		}, RoleAccept, acceptPath, "", true, "spec asks ACLAllows, the machine asked PeerLimitPerIPAllows"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			savedArms, savedChecks, savedTable, savedFatal, savedFatalTo := arms, checks, table, reasonFatal, fatalTo

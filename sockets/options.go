@@ -22,7 +22,10 @@ type options struct {
 	monitor          func(Event)
 	logger           *slog.Logger
 	routerMandatory  bool
-	gate             transport.Gate
+	heartbeat        transport.Heartbeat
+	keepAlive        transport.KeepAlive
+	gate             *transport.Gate
+	gateOpts         []func(*transport.Gate) error // applied in order by New (gate.go)
 }
 
 func defaultOptions() options {
@@ -86,6 +89,35 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // unknown peer instead of dropping the message (ZMQ_ROUTER_MANDATORY).
 func WithRouterMandatory() Option { return func(o *options) { o.routerMandatory = true } }
 
-// WithGate sets the admission policy of bound endpoints (accept-from lists
-// and peer caps).
-func WithGate(g transport.Gate) Option { return func(o *options) { o.gate = g } }
+// WithGate makes the socket's bound endpoints use g, which other sockets may
+// share (their caps then count across all of them), instead of a gate of
+// the socket's own. The socket's other gate options (WithAllow,
+// WithMaxPeers…) apply to g.
+func WithGate(g *transport.Gate) Option { return func(o *options) { o.gate = g } }
+
+// WithHeartbeat sends a ZMTP PING every ivl, asking the peer to consider
+// us dead after ttl without traffic, and declares the peer dead when
+// nothing at all arrives within timeout after a PING (0: ivl), like
+// libzmq's ZMQ_HEARTBEAT_IVL, _TTL and _TIMEOUT. A dead connection closes
+// with reason HeartbeatTimeout, and a connecting socket reconnects.
+func WithHeartbeat(ivl, ttl, timeout time.Duration) Option {
+	return func(o *options) { o.heartbeat = transport.Heartbeat{Interval: ivl, TTL: ttl, Timeout: timeout} }
+}
+
+// WithTCPKeepAlive turns TCP keepalive on for every connection, connecting
+// and accepted, like libzmq's ZMQ_TCP_KEEPALIVE=1 with _IDLE, _INTVL and
+// _CNT; a zero idle, interval or count keeps the OS default for it. A peer
+// whose host vanished is then found without any ZMTP traffic, and the
+// connection closes with reason KeepaliveFailed. Without this option the
+// OS default stands (off on Linux), as in libzmq.
+func WithTCPKeepAlive(idle, interval time.Duration, count int) Option {
+	return func(o *options) {
+		o.keepAlive = transport.KeepAlive{Mode: transport.KeepAliveOn, Idle: idle, Interval: interval, Count: count}
+	}
+}
+
+// WithoutTCPKeepAlive turns TCP keepalive off on connecting sockets
+// (libzmq's ZMQ_TCP_KEEPALIVE=0).
+func WithoutTCPKeepAlive() Option {
+	return func(o *options) { o.keepAlive = transport.KeepAlive{Mode: transport.KeepAliveOff} }
+}

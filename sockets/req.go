@@ -17,12 +17,11 @@ type reqPattern struct {
 func (p *reqPattern) attach(*peer) bool { return true }
 func (p *reqPattern) detach(*peer)      {}
 
-// incoming keeps only a reply from the peer asked, with its delimiter.
+// incoming keeps replies that start with the empty delimiter. Which peer
+// was asked is checked in recv, not here: the reply can arrive before send
+// has recorded the peer it chose.
 func (p *reqPattern) incoming(from *peer, frames [][]byte) (inbound, bool) {
-	p.mu.Lock()
-	asked := p.waiting
-	p.mu.Unlock()
-	if from != asked || len(frames) < 2 || len(frames[0]) != 0 {
+	if len(frames) < 2 || len(frames[0]) != 0 {
 		return inbound{}, false
 	}
 	return inbound{p: from, frames: frames[1:]}, true

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,6 +121,7 @@ type Socket struct {
 	peers      []*peer
 	changed    chan struct{} // closed and replaced when peers change
 	listeners  map[string]*transport.Listener
+	bound      map[string]string // Bind argument → endpoint bound, where they differ
 	connectors map[string]*transport.Connector
 	last       string
 	closed     chan struct{}
@@ -137,13 +139,18 @@ func New(t Type, opts ...Option) (*Socket, error) {
 		in:         make(chan inbound, max(o.recvHWM, 1)),
 		changed:    make(chan struct{}),
 		listeners:  map[string]*transport.Listener{},
+		bound:      map[string]string{},
 		connectors: map[string]*transport.Connector{},
 		closed:     make(chan struct{}),
+	}
+	gate, err := o.newGate()
+	if err != nil {
+		return nil, err
 	}
 	s.cfg = transport.Config{
 		SocketType: t, Identity: o.identity, MaxMsgSize: o.maxMsgSize,
 		HandshakeTimeout: o.handshakeTimeout, ReconnectIvl: o.reconnectIvl, ReconnectIvlMax: o.reconnectIvlMax,
-		SendQueue: o.sendHWM, Gate: o.gate, Handler: handler{s}, Monitor: s.monitor,
+		SendQueue: o.sendHWM, Gate: gate, Handler: handler{s}, Monitor: s.monitor, Heartbeat: o.heartbeat, KeepAlive: o.keepAlive,
 	}
 	switch t {
 	case PAIR:
@@ -182,7 +189,7 @@ func (s *Socket) Bind(endpoint string) error {
 	if s.isClosed {
 		return ErrClosed
 	}
-	if _, ok := s.listeners[endpoint]; ok {
+	if _, ok := s.listeners[s.resolveLocked(endpoint)]; ok {
 		return fmt.Errorf("%w: %s", ErrEndpointInUse, endpoint)
 	}
 	l, err := transport.Listen(endpoint, &s.cfg)
@@ -190,16 +197,35 @@ func (s *Socket) Bind(endpoint string) error {
 		return err
 	}
 	s.listeners[l.Endpoint()] = l
+	if endpoint != l.Endpoint() && !strings.HasSuffix(endpoint, ":0") {
+		s.bound[endpoint] = l.Endpoint() // "tcp://*:5555" can be unbound by that text too
+	}
 	s.last = l.Endpoint()
 	return nil
 }
 
-// Unbind closes the listener bound at endpoint (as LastEndpoint reported
-// it) and the connections it accepted.
+// resolveLocked maps a Bind argument to the endpoint actually bound.
+func (s *Socket) resolveLocked(endpoint string) string {
+	if real, ok := s.bound[endpoint]; ok {
+		return real
+	}
+	return endpoint
+}
+
+// Unbind closes the listener bound at endpoint and the connections it
+// accepted. endpoint is what LastEndpoint reported after the Bind
+// ("tcp://0.0.0.0:41234" for "tcp://*:0"), or the Bind argument itself when
+// it named a port.
 func (s *Socket) Unbind(endpoint string) error {
 	s.mu.Lock()
-	l, ok := s.listeners[endpoint]
-	delete(s.listeners, endpoint)
+	real := s.resolveLocked(endpoint)
+	l, ok := s.listeners[real]
+	delete(s.listeners, real)
+	for alias, r := range s.bound {
+		if r == real {
+			delete(s.bound, alias)
+		}
+	}
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNoEndpoint, endpoint)
@@ -227,18 +253,43 @@ func (s *Socket) Connect(endpoint string) error {
 	return nil
 }
 
-// Disconnect undoes Connect: it closes that endpoint's connection and
-// stops reconnecting to it.
+// Disconnect undoes Connect: it stops reconnecting to endpoint and closes
+// its connection once the messages queued on it are sent or the linger
+// period ends, whichever comes first; the socket's other endpoints are not
+// touched. An endpoint that is not connected gives ErrNoEndpoint.
 func (s *Socket) Disconnect(endpoint string) error {
 	s.mu.Lock()
 	c, ok := s.connectors[endpoint]
 	delete(s.connectors, endpoint)
+	var mine []*peer
+	if ok {
+		for _, p := range s.peers {
+			if p.c.Endpoint() == c.Endpoint() && p.c.Connected() {
+				mine = append(mine, p)
+			}
+		}
+	}
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNoEndpoint, endpoint)
 	}
+	s.linger(mine)
 	c.Close()
 	return nil
+}
+
+// linger waits, up to the linger period, for the peers' queues to drain.
+func (s *Socket) linger(peers []*peer) {
+	if s.opts.linger == 0 {
+		return
+	}
+	var deadline time.Time
+	if s.opts.linger > 0 {
+		deadline = time.Now().Add(s.opts.linger)
+	}
+	for _, p := range peers {
+		p.c.Drain(deadline)
+	}
 }
 
 // LastEndpoint returns the endpoint of the last Bind or Connect, with the
@@ -250,7 +301,8 @@ func (s *Socket) LastEndpoint() string {
 }
 
 // Send sends a message, blocking as the socket type says (PUSH, DEALER,
-// REQ and PAIR wait for a peer with room) until ctx ends.
+// REQ and PAIR wait for a peer with room) until ctx ends. The frames are
+// handed to the connection without a copy: do not modify them after Send.
 func (s *Socket) Send(ctx context.Context, m Msg) error {
 	if len(m.Frames) == 0 {
 		return ErrEmptyMessage
@@ -285,15 +337,7 @@ func (s *Socket) Close() error {
 	s.isClosed = true
 	peers := append([]*peer(nil), s.peers...)
 	s.mu.Unlock()
-	if s.opts.linger != 0 {
-		var deadline time.Time
-		if s.opts.linger > 0 {
-			deadline = time.Now().Add(s.opts.linger)
-		}
-		for _, p := range peers {
-			p.c.Drain(deadline)
-		}
-	}
+	s.linger(peers)
 	close(s.closed)
 	s.mu.Lock()
 	ls, cs := s.listeners, s.connectors
@@ -403,6 +447,11 @@ func (h handler) Message(c *transport.Conn, frames [][]byte) {
 	in, ok := s.pat.incoming(p, frames)
 	if !ok {
 		return
+	}
+	select { // the common case, without locking the other two channels
+	case s.in <- in:
+		return
+	default:
 	}
 	select {
 	case s.in <- in:

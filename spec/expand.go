@@ -86,9 +86,9 @@ func hasRole(t Transition, role string) bool {
 	return len(t.Roles) == 0 || slices.Contains(t.Roles, role)
 }
 
-// expandRole resolves a role's arms. Wildcard transitions cover only the
-// states the role can reach, so a state of the other role does not gain
-// arms here; reachability and expansion are iterated to a fixed point since
+// expandRole resolves a role's arms. Every arm, explicit or wildcard,
+// starts in a state the role can reach, so a state of the other role does
+// not gain arms here; reachability and expansion are iterated to a fixed point since
 // wildcard arms can reach further states.
 func expandRole(s *Spec, r Role) []Arm {
 	explicit := map[[2]string]bool{}
@@ -102,7 +102,9 @@ func expandRole(s *Spec, r Role) []Arm {
 		arms := armsFor(s, r, explicit, reach)
 		next := reachable(s, r.Name, r.Initial, arms)
 		if len(next) == len(reach) {
-			return arms
+			// Arms from states the role never reaches (the other role's
+			// states) are not part of its machine.
+			return slices.DeleteFunc(arms, func(a Arm) bool { return !reach[a.From] })
 		}
 		reach = next
 	}

@@ -29,8 +29,8 @@ var Handshake = Spec{
 	Name: "ZMTP 3.1 connection handshake",
 	Doc: "How one TCP connection goes from accepted or dialled to carrying messages, and every way it ends. " +
 		"The accepting side checks the accept-from list and the peer caps before it spends anything on a peer; " +
-		"both sides then send their whole 64-byte greeting before reading the peer's (libzmq sends its greeting in " +
-		"pieces and waits for ours), check the version and the mechanism, run the mechanism's commands, and " +
+		"both sides then exchange greetings in two steps as libzmq does (signature and version, then the rest), " +
+		"never waiting for the peer's whole greeting before sending their own, check the version and the mechanism, run the mechanism's commands, and " +
 		"exchange READY metadata with the socket-type check. The connecting side reconnects after a close unless " +
 		"the reason is fatal.",
 	Roles: []Role{
@@ -44,8 +44,9 @@ var Handshake = Spec{
 		{Name: "Dialing", Doc: "A TCP connect to the endpoint is in progress."},
 		{Name: "Backoff", Doc: "The last connection closed or failed; waiting for the reconnect interval (with backoff and jitter) to pass."},
 		{Name: "Accepted", Conn: true, Doc: "A TCP connection was accepted; nothing has been read, allocated or started for it yet."},
-		{Name: "Greeting", Conn: true, Doc: "Our whole greeting is queued; waiting for the first 11 bytes of the peer's (signature and major version)."},
+		{Name: "Greeting", Conn: true, Doc: "The first 11 bytes of our greeting are queued; waiting for the first 11 bytes of the peer's (signature and major version)."},
 		{Name: "GreetingBody", Conn: true, Doc: "The peer's signature and version are good; waiting for the rest of its 64-byte greeting."},
+		{Name: "NullPeerFirst", Conn: true, Doc: "NULL mechanism, connecting side: waiting for the peer's READY before sending ours, for at most the ready grace. A libzmq peer that refuses our socket type closes without a word once it reads our READY; reading its READY first lets us name the refusal, and not retry it, instead of seeing a bare EOF."},
 		{Name: "NullReady", Conn: true, Doc: "NULL mechanism: our READY is queued; waiting for the peer's READY."},
 		{Name: "Ready", Doc: "Handshake complete: the connection carries messages.", Ready: true, Conn: true},
 		{Name: "Closed", Doc: "Accept side: the connection is closed and its slot freed.", Final: true},
@@ -60,16 +61,22 @@ var Handshake = Spec{
 		{Name: "SignatureReceived", Doc: "The first 11 bytes of the peer's greeting arrived."},
 		{Name: "GreetingReceived", Doc: "The rest of the peer's greeting arrived and parsed."},
 		{Name: "ReadyReceived", Doc: "A READY command with well-formed metadata arrived."},
+		{Name: "ReadyGraceElapsed", Doc: "The peer sent no READY within the ready grace; we send ours first."},
 		{Name: "ErrorReceived", Doc: "An ERROR command arrived."},
 		{Name: "ProtocolViolation", Doc: "The peer sent bytes the codec rejects, or a command or message not valid in this state."},
 		{Name: "FrameTooLarge", Doc: "A frame header declared a size above the maximum message size."},
 		{Name: "PeerClosed", Doc: "The connection ended: EOF, reset, or a failed write."},
 		{Name: "HandshakeTimeout", Doc: "The handshake timer fired before the handshake completed."},
+		{Name: "HeartbeatTimeout", Doc: "Nothing arrived from the peer within the heartbeat timeout after our PING, or within the TTL the peer asked for."},
+		{Name: "KeepaliveFailed", Doc: "The operating system gave up on the connection: TCP keepalive probes went unanswered."},
 		{Name: "Close", Doc: "The local socket closes, disconnects or unbinds this connection."},
 	},
 	Guards: []Guard{
-		{Name: "ACLAllows", Doc: "The peer's address passes the accept-from lists (allow-all by default)."},
-		{Name: "PeerLimitAllows", Doc: "Admitting the peer keeps the socket within its peer caps (total and per source address; unlimited by default)."},
+		{Name: "ACLAllows", Doc: "The peer's address passes the accept-from lists: it is in no deny prefix and, when the allow list is not empty, in an allow prefix (deny wins; allow-all by default). An IPv4-mapped IPv6 address is matched as IPv4; a peer without an IP address (ipc) passes."},
+		{Name: "PeerLimitAllows", Doc: "A peer slot is free under the socket's MaxPeers (handshaking and established peers both count; unlimited by default). Takes the slot; the connection's close frees it."},
+		{Name: "PeerLimitPerIPAllows", Doc: "A peer slot is free under MaxPeersPerIP for the peer's source address (or its IPv6 prefix, /64 when so configured). Takes the slot; the connection's close frees it."},
+		{Name: "HandshakeLimitAllows", Doc: "A handshake slot is free under MaxHandshakes, the cap on handshakes in progress, so that slow or silent peers cannot hold every slot. Takes the slot; HandshakeSucceeded or the close, whichever comes first, frees it."},
+		{Name: "HandshakeLimitPerIPAllows", Doc: "A handshake slot is free under MaxHandshakesPerIP for the peer's source address (or IPv6 prefix). Takes the slot; HandshakeSucceeded or the close frees it."},
 		{Name: "SignatureValid", Doc: "Byte 0 is 0xFF and byte 9 has its low bit set: the peer speaks ZMTP 2.0 or later, not HTTP or noise."},
 		{Name: "VersionSupported", Doc: "The peer's major version is 3 or more (ZMTP 1.0 and 2.0 are refused)."},
 		{Name: "MechanismMatches", Doc: "The peer's mechanism name equals ours."},
@@ -79,14 +86,18 @@ var Handshake = Spec{
 	},
 	Actions: []Action{
 		{Name: "StartDial", Doc: "Begin a TCP connect to the endpoint."},
-		{Name: "SendGreeting", Doc: "Queue our whole 64-byte greeting; it is flushed before anything is read."},
+		{Name: "SendGreeting", Doc: "Queue the first 11 bytes of our greeting (signature and major version); they are flushed before anything is read."},
+		{Name: "SendGreetingRest", Doc: "Queue the other 53 bytes of our greeting, once the peer's signature is good. libzmq does the same: a libzmq peer that reads a wrong mechanism closes at once, so a peer that sent all 64 bytes first would see only EOF, not the peer's mechanism."},
 		{Name: "SendReady", Doc: "Queue a READY command with our Socket-Type (and Identity where the socket type sends one)."},
 		{Name: "SendError", Doc: "Queue an ERROR command whose reason says why we refuse the peer."},
 		{Name: "HandshakeSucceeded", Doc: "Record the peer's metadata and report the handshake as succeeded."},
 	},
 	Reasons: []Reason{
 		{Name: "ACLDenied", Doc: "The peer's address is not allowed by the accept-from lists."},
-		{Name: "PeerLimit", Doc: "A peer cap (total or per source address) was reached."},
+		{Name: "PeerLimit", Doc: "The socket's peer cap (MaxPeers) was reached."},
+		{Name: "PeerLimitPerIP", Doc: "The peer cap of the peer's source address (MaxPeersPerIP) was reached."},
+		{Name: "HandshakeLimit", Doc: "The cap on handshakes in progress (MaxHandshakes) was reached."},
+		{Name: "HandshakeLimitPerIP", Doc: "The cap on handshakes in progress from the peer's source address (MaxHandshakesPerIP) was reached."},
 		{Name: "ConnectFailed", Doc: "The TCP connect failed."},
 		{Name: "NotZMTP", Doc: "The peer's first bytes are not a ZMTP greeting (HTTP, noise).", Fatal: true},
 		{Name: "UnsupportedVersion", Doc: "The peer speaks ZMTP 1.0 or 2.0.", Fatal: true},
@@ -98,6 +109,8 @@ var Handshake = Spec{
 		{Name: "FrameTooLarge", Doc: "The peer declared a frame larger than the maximum message size.", Fatal: true},
 		{Name: "PeerClosed", Doc: "The connection ended (EOF, reset, write failure)."},
 		{Name: "HandshakeTimeout", Doc: "The handshake did not complete in time."},
+		{Name: "HeartbeatTimeout", Doc: "The peer went silent: no traffic within the heartbeat timeout or its TTL."},
+		{Name: "KeepaliveFailed", Doc: "TCP keepalive probes went unanswered: the peer's host is unreachable."},
 		{Name: "Closed", Doc: "The local socket closed, disconnected or unbound the connection.", Fatal: true},
 	},
 	Transitions: []Transition{
@@ -108,21 +121,41 @@ var Handshake = Spec{
 		{Roles: []string{RoleConnect}, From: "Backoff", On: "RetryElapsed", Do: []string{"StartDial"}, To: "Dialing"},
 
 		// Accept side: the gate runs before anything is spent on the peer.
+		// The per-address caps come before the socket-wide ones, so a single
+		// address over its own quota never holds, even for a moment, a slot
+		// that other peers share.
 		{Roles: []string{RoleAccept}, From: "Accepted", On: "Start",
-			Checks: []Check{{Guard: "ACLAllows", Reason: "ACLDenied"}, {Guard: "PeerLimitAllows", Reason: "PeerLimit"}},
-			Do:     []string{"SendGreeting"}, To: "Greeting", Ref: refSecurity},
+			Checks: []Check{
+				{Guard: "ACLAllows", Reason: "ACLDenied"},
+				{Guard: "PeerLimitPerIPAllows", Reason: "PeerLimitPerIP"},
+				{Guard: "HandshakeLimitPerIPAllows", Reason: "HandshakeLimitPerIP"},
+				{Guard: "PeerLimitAllows", Reason: "PeerLimit"},
+				{Guard: "HandshakeLimitAllows", Reason: "HandshakeLimit"},
+			},
+			Do: []string{"SendGreeting"}, To: "Greeting", Ref: refSecurity},
 
 		// Greeting, read in two steps so a ZMTP 1.0/2.0 peer or an HTTP client
 		// is refused after 11 bytes instead of waiting for 64 that never come.
 		{From: "Greeting", On: "SignatureReceived",
 			Checks: []Check{{Guard: "SignatureValid", Reason: "NotZMTP"}, {Guard: "VersionSupported", Reason: "UnsupportedVersion"}},
-			To:     "GreetingBody", Ref: refGreeting},
-		{From: "GreetingBody", On: "GreetingReceived", When: "MechanismIsNull",
+			Do:     []string{"SendGreetingRest"}, To: "GreetingBody", Ref: refGreeting},
+		{Roles: []string{RoleAccept}, From: "GreetingBody", On: "GreetingReceived", When: "MechanismIsNull",
 			Checks: []Check{{Guard: "MechanismMatches", Reason: "MechanismMismatch"}},
 			Do:     []string{"SendReady"}, To: "NullReady", Ref: refNull},
+		{Roles: []string{RoleConnect}, From: "GreetingBody", On: "GreetingReceived", When: "MechanismIsNull",
+			Checks: []Check{{Guard: "MechanismMatches", Reason: "MechanismMismatch"}},
+			To:     "NullPeerFirst", Ref: refNull},
 		{From: "GreetingBody", On: "GreetingReceived", Close: "MechanismMismatch", Ref: refMechanism},
 
-		// NULL mechanism: READY both ways.
+		// NULL mechanism: READY both ways; the connecting side answers the
+		// peer's READY, or sends its own when the grace runs out.
+		{From: "NullPeerFirst", On: "ReadyReceived",
+			Checks: []Check{
+				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
+				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
+			},
+			Do: []string{"SendReady", "HandshakeSucceeded"}, To: "Ready", Ref: refSemantics},
+		{From: "NullPeerFirst", On: "ReadyGraceElapsed", Do: []string{"SendReady"}, To: "NullReady", Ref: refNull},
 		{From: "NullReady", On: "ReadyReceived",
 			Checks: []Check{
 				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
@@ -141,18 +174,29 @@ var Handshake = Spec{
 		{From: "*", On: "Close", Close: "Closed"},
 		{From: "Greeting", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
 		{From: "GreetingBody", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "NullPeerFirst", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
 		{From: "NullReady", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+
+		// Liveness: a silent peer is dead; the connecting side reconnects.
+		{From: "Ready", On: "HeartbeatTimeout", Close: "HeartbeatTimeout", Ref: refHeartbeat},
+		{From: "*", On: "KeepaliveFailed", Close: "KeepaliveFailed"},
 	},
 	Timers: []Timer{
 		{Name: "Handshake", Default: "30s", Fires: "HandshakeTimeout",
 			Armed: []string{"Greeting"}, Disarmed: []string{"Ready", "Backoff", "Closed", "Stopped"},
 			Doc: "Bounds the whole handshake, so a peer that connects and stays silent (or trickles bytes) cannot hold a slot. libzmq's ZMQ_HANDSHAKE_IVL."},
+		{Name: "Heartbeat", Default: "off", Fires: "HeartbeatTimeout",
+			Armed: []string{"Ready"}, Disarmed: []string{"Backoff", "Closed", "Stopped"},
+			Doc: "Once ready, a PING (with our TTL) every heartbeat interval; the peer is dead when nothing at all arrives within the heartbeat timeout after a PING, or within the TTL its own PINGs asked for. Any frame counts as a sign of life. libzmq's ZMQ_HEARTBEAT_IVL, _TTL and _TIMEOUT; like libzmq's, the timers start after the handshake."},
+		{Name: "ReadyGrace", Default: "200ms", Fires: "ReadyGraceElapsed",
+			Armed: []string{"NullPeerFirst"}, Disarmed: []string{"NullReady", "Ready", "Backoff", "Stopped"},
+			Doc: "How long the connecting side waits for the peer's READY before sending its own, so that a peer which waits for ours too still completes."},
 		{Name: "Reconnect", Default: "100ms", Fires: "RetryElapsed",
 			Armed: []string{"Backoff"}, Disarmed: []string{"Dialing", "Stopped"},
 			Doc: "The wait before dialling again: libzmq's ZMQ_RECONNECT_IVL, doubled after each failure up to ZMQ_RECONNECT_IVL_MAX when set, with jitter."},
 	},
 	Commands: []Command{
-		{Name: "Greeting", Ref: refGreeting, Doc: "Not a command: the 64 bytes each side sends first, whole.",
+		{Name: "Greeting", Ref: refGreeting, Doc: "Not a command: the 64 bytes each side sends first, in two parts: bytes 0–10, then the rest once the peer's first 11 bytes are good.",
 			Fields: []Field{
 				{Name: "signature", Size: "1", Doc: "0xFF"},
 				{Name: "padding", Size: "8", Doc: "not interpreted; libzmq sends big-endian 1"},

@@ -1,9 +1,6 @@
 package transport
 
-import (
-	"net"
-	"time"
-)
+import "time"
 
 // Defaults matching libzmq's.
 const (
@@ -33,26 +30,21 @@ type Config struct {
 	// SendQueue is the capacity of each connection's outgoing queue, in
 	// messages (the send high-water mark); 0 means 1000.
 	SendQueue int
-	// Gate decides who may connect to a bound socket; nil admits everyone.
-	Gate Gate
+	// Heartbeat sets ZMTP PINGs and the dead-peer timeout; the zero value
+	// sends none (a peer's PINGs are always answered, its TTL honoured).
+	Heartbeat Heartbeat
+	// KeepAlive sets TCP keepalive; the zero value leaves the OS default.
+	KeepAlive KeepAlive
+	// Gate decides who may connect to a bound socket (accept-from lists,
+	// peer and handshake caps) and counts what it did; nil admits everyone
+	// and counts nothing. Its lists and caps may change at any time; the
+	// pointer may not.
+	Gate *Gate
 	// Handler receives ready connections, their messages and their ends.
 	Handler Handler
 	// Monitor, when set, receives every monitor event. It is called on
 	// connection goroutines and must not block.
 	Monitor func(Event)
-}
-
-// Gate is the policy behind the accepting side's ACLAllows and
-// PeerLimitAllows guards. Its methods run on the accept loop, before any
-// goroutine or buffer is spent on the peer, and must be quick.
-type Gate interface {
-	// Allow reports whether addr passes the accept-from lists.
-	Allow(addr net.Addr) bool
-	// Acquire takes a peer slot for addr, or reports false when a cap is
-	// reached. Every successful Acquire is paired with one Release.
-	Acquire(addr net.Addr) bool
-	// Release frees the slot Acquire took.
-	Release(addr net.Addr)
 }
 
 // Handler is the socket side of its connections. Methods are called on the

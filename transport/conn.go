@@ -28,6 +28,7 @@ type Conn struct {
 	meta       Metadata
 	remoteAddr string
 	tag        any
+	dialled    bool
 
 	// Owned by the writer goroutine.
 	w *Writer
@@ -41,6 +42,13 @@ type Conn struct {
 	err     error // why it ended
 	writerD chan struct{}
 	pending atomic.Int64 // messages queued and not yet flushed
+
+	// Liveness: the reader counts frames and records the peer's TTL; the
+	// writer's heartbeat clock reads both.
+	hbCfg  Heartbeat
+	rx     atomic.Uint64
+	ttl    atomic.Int64 // nanoseconds; 0: the peer asked for none
+	ttlSet chan struct{}
 }
 
 func newConn(e *engine) *Conn {
@@ -55,6 +63,9 @@ func newConn(e *engine) *Conn {
 		ctrl:       make(chan []byte, 16),
 		done:       make(chan struct{}),
 		writerD:    make(chan struct{}),
+		hbCfg:      e.cfg.Heartbeat,
+		dialled:    e.m.Role() == fsm.RoleConnect,
+		ttlSet:     make(chan struct{}, 1),
 	}
 
 	if v, ok := e.meta.Get(PropSocketType); ok {
@@ -88,6 +99,9 @@ func (c *Conn) Metadata() Metadata { return c.meta }
 
 // RemoteAddr returns the peer's address as text.
 func (c *Conn) RemoteAddr() string { return c.remoteAddr }
+
+// Connected reports whether we dialled this connection (false: accepted).
+func (c *Conn) Connected() bool { return c.dialled }
 
 // Endpoint returns the endpoint the connection belongs to.
 func (c *Conn) Endpoint() string { return c.endpoint }
@@ -226,14 +240,53 @@ func (c *Conn) finish(err error) {
 }
 
 // writeLoop drains the queues into the buffer and flushes when they are
-// empty, so a burst of small messages costs one write system call.
+// empty, so a burst of small messages costs one write system call. It also
+// keeps the connection's heartbeat clock, with one timer set to the
+// nearest deadline.
 func (c *Conn) writeLoop() {
 	defer close(c.writerD)
 	var written int64
+	var hbTimer *time.Timer
+	var hbC <-chan time.Time
+	// Always kept, even with our PINGs off: the peer's PINGs may ask for a
+	// TTL. The timer exists only once a deadline does.
+	hb := newHeartbeat(c.hbCfg, time.Now())
+	rearm := func() {
+		hbC = nil
+		at := hb.next(c.peerTTL())
+		if at.IsZero() {
+			return
+		}
+		if hbTimer == nil {
+			hbTimer = time.NewTimer(time.Until(at))
+		} else {
+			hbTimer.Reset(time.Until(at))
+		}
+		hbC = hbTimer.C
+	}
+	defer func() {
+		if hbTimer != nil {
+			hbTimer.Stop()
+		}
+	}()
+	rearm()
 	for {
 		select {
 		case <-c.done:
 			return
+		case <-c.ttlSet:
+			rearm() // the peer's first PING set a TTL to watch
+			continue
+		case now := <-hbC:
+			ping, dead := hb.tick(now, c.rx.Load(), c.peerTTL())
+			if dead != nil {
+				c.finish(&ConnError{Reason: fsm.ReasonHeartbeatTimeout, Peer: c.remoteAddr, Err: dead})
+				return
+			}
+			rearm()
+			if ping && !c.write(c.w.WriteCommand(CmdPing, AppendPingData(nil, c.hbCfg.ttlDeciseconds(), nil))) {
+				return
+			}
 		case cmd := <-c.ctrl:
 			if !c.write(c.w.WriteFrame(FlagCommand, cmd)) {
 				return
@@ -244,20 +297,27 @@ func (c *Conn) writeLoop() {
 				return
 			}
 		}
-	drain:
+		// Drain what is queued. This goroutine is the only receiver of both
+		// queues, so a non-empty queue cannot be emptied under it, and the
+		// common case avoids a two-channel select per message.
 		for {
+			if len(c.ctrl) > 0 {
+				if !c.write(c.w.WriteFrame(FlagCommand, <-c.ctrl)) {
+					return
+				}
+				continue
+			}
+			var msg [][]byte
 			select {
-			case cmd := <-c.ctrl:
-				if !c.write(c.w.WriteFrame(FlagCommand, cmd)) {
-					return
-				}
-			case msg := <-c.out:
-				written++
-				if !c.write(c.writeMsg(msg)) {
-					return
-				}
+			case msg = <-c.out:
 			default:
-				break drain
+			}
+			if msg == nil {
+				break
+			}
+			written++
+			if !c.write(c.writeMsg(msg)) {
+				return
 			}
 		}
 		if !c.write(c.w.Flush()) {
@@ -267,6 +327,9 @@ func (c *Conn) writeLoop() {
 		written = 0
 	}
 }
+
+// peerTTL is the TTL the peer's last PING asked for.
+func (c *Conn) peerTTL() time.Duration { return time.Duration(c.ttl.Load()) }
 
 func (c *Conn) writeMsg(frames [][]byte) error {
 	for i, f := range frames {
@@ -300,6 +363,7 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		if err != nil {
 			return err
 		}
+		c.rx.Add(1)
 		if f.IsCommand() {
 			if err := c.command(f.Body, h); err != nil {
 				return err
@@ -332,9 +396,16 @@ func (c *Conn) command(body []byte, h Handler) error {
 	}
 	switch cmd.Name {
 	case CmdPing:
-		_, ctx, err := ParsePing(cmd.Body)
+		ttl, ctx, err := ParsePing(cmd.Body)
 		if err != nil {
 			return err
+		}
+		if d := int64(ttl) * int64(100*time.Millisecond); d != c.ttl.Load() {
+			c.ttl.Store(d)
+			select {
+			case c.ttlSet <- struct{}{}:
+			default:
+			}
 		}
 		select {
 		case c.ctrl <- AppendCommandBody(nil, CmdPong, ctx):

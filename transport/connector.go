@@ -92,6 +92,7 @@ func (c *Connector) loop(ctx context.Context) {
 		switch e.m.State() {
 		case fsm.StateDialing:
 			d := net.Dialer{LocalAddr: c.local}
+			d.KeepAlive, d.KeepAliveConfig = c.cfg.KeepAlive.keepAliveFor()
 			nc, err := d.DialContext(ctx, c.ep.network(), c.ep.Address)
 			if ctx.Err() != nil {
 				if nc != nil {
@@ -111,6 +112,7 @@ func (c *Connector) loop(ctx context.Context) {
 			if c.stopping.Load() { // Close ran between the dial and the store
 				nc.Close()
 			}
+			c.cfg.KeepAlive.apply(nc)
 			e.attach(nc)
 			c.cfg.emit(Event{Kind: EventConnected, Endpoint: c.endpoint, Peer: peerString(nc.RemoteAddr())})
 			e.fire(fsm.EventConnected, nil)

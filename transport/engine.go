@@ -40,8 +40,9 @@ type engine struct {
 	wantDial bool
 	// handshook is set when a connection reaches Ready.
 	handshook bool
-	// acquired tells that the gate gave this connection a slot.
-	acquired bool
+	// gs is the accepting side's standing with the gate: the peer's
+	// address and the slots the gate's guards took for it.
+	gs gateSlot
 	// stopping is set by the owner (listener, connector) when it closes, so
 	// that the errors its closing causes read as a local Close.
 	stopping *atomic.Bool
@@ -95,9 +96,11 @@ func (e *engine) remote() net.Addr {
 // handshake timer. It returns the ready connection or the *ConnError that
 // closed it; either way e.nc is still open.
 func (e *engine) handshake() (*Conn, error) {
+	var deadline time.Time
 	if d := e.cfg.handshakeTimeout(); d > 0 {
-		e.nc.SetDeadline(time.Now().Add(d))
+		deadline = time.Now().Add(d)
 	}
+	e.nc.SetDeadline(deadline)
 	if err := e.flush(); err != nil {
 		return nil, err
 	}
@@ -113,6 +116,9 @@ func (e *engine) handshake() (*Conn, error) {
 		}
 	}
 	if err := e.fire(fsm.EventSignatureReceived, nil); err != nil {
+		return nil, err
+	}
+	if err := e.flush(); err != nil {
 		return nil, err
 	}
 	var rest [GreetingSize]byte
@@ -132,12 +138,46 @@ func (e *engine) handshake() (*Conn, error) {
 		if err := e.flush(); err != nil {
 			return nil, err
 		}
+		if e.m.State() == fsm.StateNullPeerFirst {
+			if err := e.readyGrace(deadline); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := e.handshakeCommand(); err != nil {
 			return nil, err
 		}
 	}
+	if err := e.flush(); err != nil { // the connecting side's READY goes out last
+		return nil, err
+	}
 	e.nc.SetDeadline(time.Time{})
 	return newConn(e), nil
+}
+
+// ReadyGrace is how long the connecting side waits for the peer's READY
+// before sending its own (the ReadyGrace timer of the spec).
+const ReadyGrace = 200 * time.Millisecond
+
+// readyGrace waits up to ReadyGrace for the peer's first byte after the
+// greeting. It fires ReadyGraceElapsed when none comes in time, and
+// otherwise reads the command, so the peer's READY is seen before ours goes
+// out. Waiting does not consume bytes, so a timeout leaves the stream in
+// sync.
+func (e *engine) readyGrace(deadline time.Time) error {
+	grace := time.Now().Add(ReadyGrace)
+	if deadline.IsZero() || grace.Before(deadline) {
+		e.nc.SetReadDeadline(grace)
+		err := e.r.Wait()
+		e.nc.SetReadDeadline(deadline)
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				return e.fire(fsm.EventReadyGraceElapsed, nil)
+			}
+			return e.readFailed(err)
+		}
+	}
+	return e.handshakeCommand()
 }
 
 // handshakeCommand reads one command and fires the event it stands for.
@@ -194,10 +234,21 @@ func (e *engine) readFailed(err error) error {
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
 		return e.fire(fsm.EventHandshakeTimeout, fmt.Errorf("no complete handshake within %v", e.cfg.handshakeTimeout()))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), isConnReset(err):
-		return e.fire(fsm.EventPeerClosed, err)
+		return e.fire(fsm.EventPeerClosed, e.closedDuring(err))
 	default:
 		return e.fire(fsm.EventProtocolViolation, err)
 	}
+}
+
+// closedDuring says where in the handshake the peer hung up. After our
+// READY it is most likely a refusal: libzmq closes without ERROR when it
+// rejects our socket type or identity.
+func (e *engine) closedDuring(err error) error {
+	if e.m.State() == fsm.StateNullReady {
+		return fmt.Errorf("peer closed the connection after our READY without sending its own; "+
+			"a libzmq peer does this when it refuses our socket type %s: %w", e.cfg.SocketType, err)
+	}
+	return fmt.Errorf("peer closed the connection during the handshake (in state %s): %w", e.m.State(), err)
 }
 
 func isConnReset(err error) bool {
@@ -217,24 +268,24 @@ func (e *engine) flush() error {
 
 // Guards.
 
-func (e *engine) ACLAllows() bool {
-	if e.cfg.Gate == nil || e.cfg.Gate.Allow(e.remote()) {
-		return true
-	}
-	e.cause = fmt.Errorf("address %s is not in the accept-from list", peerString(e.remote()))
-	return false
-}
+func (e *engine) ACLAllows() bool                 { return e.gate(RuleACL) }
+func (e *engine) PeerLimitPerIPAllows() bool      { return e.gate(RulePeersPerIP) }
+func (e *engine) HandshakeLimitPerIPAllows() bool { return e.gate(RuleHandshakesPerIP) }
+func (e *engine) PeerLimitAllows() bool           { return e.gate(RulePeers) }
+func (e *engine) HandshakeLimitAllows() bool      { return e.gate(RuleHandshakes) }
 
-func (e *engine) PeerLimitAllows() bool {
+// gate asks one rule of the gate (RFC 37 §Security Considerations); a cap
+// that admits takes its slot in e.gs, and a refusal's *RejectError becomes
+// the cause of the close.
+func (e *engine) gate(r Rule) bool {
 	if e.cfg.Gate == nil {
 		return true
 	}
-	if e.cfg.Gate.Acquire(e.remote()) {
-		e.acquired = true
-		return true
+	if err := e.cfg.Gate.admit(r, &e.gs); err != nil {
+		e.cause = err
+		return false
 	}
-	e.cause = errors.New("peer cap reached")
-	return false
+	return true
 }
 
 func (e *engine) SignatureValid() bool {
@@ -307,8 +358,14 @@ func (e *engine) SendGreeting() {
 	if e.w == nil {
 		e.w = NewWriter(e.nc)
 	}
+	e.w.Write(e.greeting()[:SignatureSize])
+}
+
+func (e *engine) SendGreetingRest() { e.w.Write(e.greeting()[SignatureSize:]) }
+
+func (e *engine) greeting() []byte {
 	var buf [GreetingSize]byte
-	e.w.Write(Greeting{Major: 3, Minor: 1, Mechanism: e.mechanism()}.Append(buf[:0]))
+	return Greeting{Major: 3, Minor: 1, Mechanism: e.mechanism()}.Append(buf[:0])
 }
 
 func (e *engine) SendReady() {
@@ -324,4 +381,9 @@ func (e *engine) SendError() {
 	e.w.Flush() // best effort: the connection closes next
 }
 
-func (e *engine) HandshakeSucceeded() { e.handshook = true }
+func (e *engine) HandshakeSucceeded() {
+	e.handshook = true
+	if e.cfg.Gate != nil {
+		e.cfg.Gate.handshakeDone(&e.gs) // the handshake slots; the peer slots stay until the close
+	}
+}

@@ -18,7 +18,7 @@ const (
 	EventBindFailed
 	EventAccepted
 	EventAcceptFailed
-	EventRejected // refused by the gate (accept-from lists, peer caps) before any work
+	EventRejected // refused by the gate (accept-from lists, caps) right after accept, or a live connection dropped after an accept-from change; Reason names the rule
 	EventConnected
 	EventConnectDelayed
 	EventConnectRetried

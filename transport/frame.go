@@ -266,6 +266,13 @@ func frameReadError(err error, atStart bool, where string) error {
 	return err
 }
 
+// Wait blocks until at least one byte can be read, without consuming it.
+// A timeout here leaves the stream in sync, unlike one inside ReadFrame.
+func (r *Reader) Wait() error {
+	_, err := r.br.Peek(1)
+	return err
+}
+
 // Buffered returns the number of bytes read from the stream but not yet
 // consumed: a handshake can check that a peer did not pipeline data it
 // should not have sent yet.

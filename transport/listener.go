@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -23,7 +24,16 @@ type Listener struct {
 	stopping atomic.Bool
 	wg       sync.WaitGroup
 	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
+	conns    map[net.Conn]*liveConn
+}
+
+// liveConn is what the listener knows of an admitted connection.
+type liveConn struct {
+	addr netip.Addr // as the gate saw it; invalid without a gate or an IP
+	// stop is set before the listener closes the connection (on Close, or
+	// when dropping it after an accept-from change), so that the errors
+	// the close causes read as a local Close rather than the peer's doing.
+	stop atomic.Bool
 }
 
 // Listen binds endpoint ("tcp://host:port", "tcp://*:port",
@@ -34,6 +44,7 @@ func Listen(endpoint string, cfg *Config) (*Listener, error) {
 		return nil, err
 	}
 	var lc net.ListenConfig
+	lc.KeepAlive, lc.KeepAliveConfig = cfg.KeepAlive.keepAliveFor()
 	ln, err := lc.Listen(context.Background(), ep.network(), ep.Address)
 	if err != nil {
 		cfg.emit(Event{Kind: EventBindFailed, Endpoint: endpoint, Err: err})
@@ -43,7 +54,10 @@ func Listen(endpoint string, cfg *Config) (*Listener, error) {
 	if ep.Transport == TransportTCP {
 		bound.Address = ln.Addr().String()
 	}
-	l := &Listener{cfg: cfg, ln: ln, endpoint: bound.String(), conns: map[net.Conn]struct{}{}}
+	l := &Listener{cfg: cfg, ln: ln, endpoint: bound.String(), conns: map[net.Conn]*liveConn{}}
+	if cfg.Gate != nil {
+		cfg.Gate.register(l)
+	}
 	cfg.emit(Event{Kind: EventListening, Endpoint: l.endpoint})
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -86,42 +100,94 @@ func isTemporary(err error) bool {
 }
 
 // admit runs the Start event (the gate's guards) on the accept loop; only a
-// connection that passes gets a goroutine, buffers and a handshake.
+// connection that passes gets a goroutine, buffers and a handshake. A
+// refused one is closed at once and costs one engine value.
 func (l *Listener) admit(nc net.Conn) {
 	peer := peerString(nc.RemoteAddr())
 	l.cfg.emit(Event{Kind: EventAccepted, Endpoint: l.endpoint, Peer: peer})
+	g := l.cfg.Gate
 	e := newEngine(l.cfg, fsm.RoleAccept, l.endpoint)
 	e.attach(nc)
-	if err := e.fire(fsm.EventStart, nil); err != nil {
-		nc.Close()
-		l.cfg.emit(Event{Kind: EventRejected, Endpoint: l.endpoint, Peer: peer, Reason: reasonOf(err), Err: err})
-		return
+	if g != nil {
+		e.gs = g.slotFor(nc.RemoteAddr())
 	}
+	lc := &liveConn{addr: e.gs.addr}
+	// The guards run under l.mu, so an accept-from change that drops live
+	// connections (dropDenied) either finds this one in l.conns or has
+	// already replaced the lists the guards read: none slips through.
 	l.mu.Lock()
 	if l.stopping.Load() {
 		l.mu.Unlock()
 		nc.Close()
-		l.release(e)
 		return
 	}
-	l.conns[nc] = struct{}{}
+	err := e.fire(fsm.EventStart, nil)
+	if err == nil {
+		l.conns[nc] = lc
+	}
 	l.mu.Unlock()
+	if err != nil {
+		if g != nil {
+			g.closed(&e.gs, fsm.ReasonNone) // the slots of the rules that passed, before the peer sees the close
+		}
+		refuse(nc)
+		l.cfg.emit(Event{Kind: EventRejected, Endpoint: l.endpoint, Peer: peer, Reason: reasonOf(err), Err: err})
+		return
+	}
+	if g != nil {
+		g.accepted.Add(1)
+	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		e.run(&l.stopping)
+		e.run(&lc.stop)
 		l.mu.Lock()
 		delete(l.conns, nc)
 		l.mu.Unlock()
-		l.release(e)
+		if g != nil {
+			g.closed(&e.gs, e.m.Reason())
+		}
 		l.cfg.emit(Event{Kind: EventClosed, Endpoint: l.endpoint, Peer: peer, Reason: e.m.Reason()})
 	}()
 }
 
-func (l *Listener) release(e *engine) {
-	if e.acquired && l.cfg.Gate != nil {
-		l.cfg.Gate.Release(e.remote())
-		e.acquired = false
+// refuse closes a connection the gate refused with a reset rather than a
+// FIN: nothing was sent on it, and under a flood the kernel then keeps no
+// FIN_WAIT or TIME_WAIT state for each refused peer.
+func refuse(nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	nc.Close()
+}
+
+// dropDenied closes the connections whose address the gate's accept-from
+// lists no longer allow, reporting each as an EventRejected with reason
+// ACLDenied; their own close then reads as a local Close.
+func (l *Listener) dropDenied() {
+	g := l.cfg.Gate
+	a := g.acl.Load()
+	type drop struct {
+		nc  net.Conn
+		err error
+	}
+	var drops []drop
+	l.mu.Lock()
+	if !l.stopping.Load() {
+		for nc, lc := range l.conns {
+			if err := a.check(lc.addr); err != nil {
+				lc.stop.Store(true)
+				drops = append(drops, drop{nc, err})
+			}
+		}
+	}
+	l.mu.Unlock()
+	for _, d := range drops {
+		g.dropped.Add(1)
+		peer := peerString(d.nc.RemoteAddr())
+		err := &ConnError{Reason: fsm.ReasonACLDenied, Peer: peer, Err: fmt.Errorf("live connection dropped after an accept-from change: %w", d.err)}
+		l.cfg.emit(Event{Kind: EventRejected, Endpoint: l.endpoint, Peer: peer, Reason: fsm.ReasonACLDenied, Err: err})
+		d.nc.Close()
 	}
 }
 
@@ -135,10 +201,14 @@ func (l *Listener) Close() error {
 		return nil
 	}
 	err := l.ln.Close()
-	for nc := range l.conns {
+	for nc, lc := range l.conns {
+		lc.stop.Store(true)
 		nc.Close()
 	}
 	l.mu.Unlock()
+	if l.cfg.Gate != nil {
+		l.cfg.Gate.unregister(l)
+	}
 	l.wg.Wait()
 	return err
 }

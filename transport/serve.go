@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/zmtpgo/zmtp/fsm"
 )
@@ -53,10 +54,13 @@ func (e *engine) serve(c *Conn) error {
 // closeFor fires the event matching why a ready connection was finished
 // from outside its reader (a local Close, or a failed write).
 func (e *engine) closeFor(err error) error {
-	if errors.Is(err, fsm.ReasonClosed) {
-		return e.fire(fsm.EventClose, nil)
-	}
 	var ce *ConnError
+	switch {
+	case errors.Is(err, fsm.ReasonClosed):
+		return e.fire(fsm.EventClose, nil)
+	case errors.Is(err, fsm.ReasonHeartbeatTimeout) && errors.As(err, &ce):
+		return e.fire(fsm.EventHeartbeatTimeout, ce.Err)
+	}
 	if errors.As(err, &ce) {
 		return e.fire(fsm.EventPeerClosed, ce.Err)
 	}
@@ -71,6 +75,8 @@ func (e *engine) readEnded(err error) error {
 		return e.fire(fsm.EventErrorReceived, err)
 	case errors.Is(err, ErrFrameTooLarge):
 		return e.fire(fsm.EventFrameTooLarge, err)
+	case errors.Is(err, syscall.ETIMEDOUT):
+		return e.fire(fsm.EventKeepaliveFailed, err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), isConnReset(err):
 		if e.stopping != nil && e.stopping.Load() {
 			return e.fire(fsm.EventClose, nil)

@@ -59,6 +59,7 @@ type config struct {
 	linger     time.Duration
 	mandatory  bool
 	subscribe  listFlag
+	gate       gateFlags
 	messages   []string
 }
 
@@ -103,6 +104,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.linger, "linger", 5*time.Second, "how long to wait at exit for queued messages (ZMQ_LINGER)")
 	fs.BoolVar(&c.mandatory, "router-mandatory", false, "ROUTER: fail on unroutable messages (ZMQ_ROUTER_MANDATORY)")
 	fs.Var(&c.subscribe, "subscribe", "SUB/XSUB: subscribe to this prefix; \"\" for everything (repeatable, ZMQ_SUBSCRIBE)")
+	c.gate.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -117,6 +119,9 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		if _, err := transport.ParseEndpoint(ep); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.gate.validate(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -154,6 +159,7 @@ func (c *config) socket(stderr io.Writer) (*sockets.Socket, error) {
 		sockets.WithHandshakeTimeout(c.handshake), sockets.WithReconnectIvl(c.reconnect),
 		sockets.WithReconnectIvlMax(c.reconnMax), sockets.WithLinger(c.linger),
 	}
+	opts = append(opts, c.gate.options()...)
 	if c.identity != "" {
 		opts = append(opts, sockets.WithIdentity([]byte(c.identity)))
 	}
@@ -202,6 +208,7 @@ func (c *config) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		return err
 	}
 	defer s.Close()
+	defer c.gate.report(stderr, s)
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 

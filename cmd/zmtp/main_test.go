@@ -22,6 +22,10 @@ func TestBadFlagsExitTwoWithAMessage(t *testing.T) {
 		{[]string{"-type", "PUSH", "-connect", "udp://127.0.0.1:1"}, "udp"},
 		{[]string{"-type", "PUSH", "-connect", "tcp://127.0.0.1:99999"}, "port"},
 		{[]string{"-nosuchflag"}, "nosuchflag"},
+		{[]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-allow", "10.0.0/8"}, `-allow: zmtp: invalid accept-from prefix "10.0.0/8"`},
+		{[]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-deny", "::1/129"}, `-deny: zmtp: invalid accept-from prefix "::1/129"`},
+		{[]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-max-peers-per-ip", "-1"}, "-max-peers-per-ip -1"},
+		{[]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-per-ip-v6-prefix", "0"}, "-per-ip-v6-prefix 0"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), tt.args, strings.NewReader(""), &out, &errb)
@@ -95,7 +99,9 @@ func TestDemo(t *testing.T) {
 	if code := run(context.Background(), []string{"demo"}, nil, &out, &out); code != 0 {
 		t.Fatalf("demo failed:\n%s", out.String())
 	}
-	for _, want := range []string{"SocketTypeMismatch", "NotZMTP", "UnsupportedVersion", "MechanismMismatch", "FrameTooLarge", "ProtocolViolation", "HandshakeTimeout", "demo finished"} {
+	for _, want := range []string{"SocketTypeMismatch", "NotZMTP", "UnsupportedVersion", "MechanismMismatch", "FrameTooLarge", "ProtocolViolation", "HandshakeTimeout",
+		"reason ACLDenied", "127.0.0.2 is denied by 127.0.0.2/32", "reason PeerLimitPerIP", "max-peers-per-ip 1 reached for 127.0.0.1",
+		"accepted=1 rejected-acl=1", "live connection dropped", "demo finished"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -53,7 +53,9 @@ func checkFailed(t *testing.T, e transport.Event, want fsm.Reason, text ...strin
 	if !errors.As(e.Err, &ce) {
 		t.Errorf("event %v: error is %T, want *transport.ConnError", e, e.Err)
 	}
-	if !want.Fatal() {
+	// An accepted connection never retries, so only a refusal that a
+	// connecting socket could see must be fatal.
+	if !want.Fatal() && want != fsm.ReasonPeerClosed {
 		t.Errorf("reason %s is not fatal: a connecting socket would retry", want.String())
 	}
 	for _, s := range text {

@@ -166,13 +166,13 @@ func refuse(nc net.Conn) {
 // ACLDenied; their own close then reads as a local Close.
 func (l *Listener) dropDenied() {
 	g := l.cfg.Gate
-	a := g.acl.Load()
 	type drop struct {
 		nc  net.Conn
 		err error
 	}
 	var drops []drop
 	l.mu.Lock()
+	a := g.acl.Load() // under l.mu: the lists admit also runs under
 	if !l.stopping.Load() {
 		for nc, lc := range l.conns {
 			if err := a.check(lc.addr); err != nil {

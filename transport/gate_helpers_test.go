@@ -1,0 +1,241 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zmtpgo/zmtp/fsm"
+)
+
+// Helpers for dialling a bound endpoint from chosen loopback sources
+// (127.0.0.2, 127.0.0.3 … and ::1) and telling from outside whether the
+// gate admitted the connection.
+
+const netWait = 10 * time.Second
+
+// dialSrc connects to addr from the source address src.
+func dialSrc(addr, src string) (net.Conn, error) {
+	d := net.Dialer{Timeout: netWait}
+	if src != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(src)}
+	}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s from %s: %w", addr, src, err)
+	}
+	return nc, nil
+}
+
+// probe dials addr from src and reports whether the gate admitted the
+// connection, which it returns open (the first greeting byte read). The
+// gate refuses with a reset, which the dialler sees on its first read or,
+// when the reset comes first, as a failed connect.
+func probe(addr, src string) (net.Conn, bool, error) {
+	nc, err := dialSrc(addr, src)
+	if errors.Is(err, syscall.ECONNRESET) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	ok, err := admitted(nc)
+	if !ok {
+		nc.Close()
+		return nil, false, err
+	}
+	return nc, true, nil
+}
+
+// admitted reads the first byte the server sends: an admitted peer gets the
+// start of a greeting, a refused one a reset (or, from a listener closing,
+// an EOF) without a byte.
+func admitted(nc net.Conn) (bool, error) {
+	nc.SetReadDeadline(time.Now().Add(netWait))
+	defer nc.SetReadDeadline(time.Time{})
+	var b [1]byte
+	n, err := nc.Read(b[:])
+	var ne net.Error
+	switch {
+	case n == 1 && b[0] == 0xFF:
+		return true, nil
+	case n == 1:
+		return false, fmt.Errorf("first byte %#x is not a greeting", b[0])
+	case errors.As(err, &ne) && ne.Timeout():
+		return false, fmt.Errorf("neither a greeting nor a close within %v: %w", netWait, err)
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// mustAdmit dials from src and fails unless the gate admits the
+// connection, which it returns, closed at the test's end.
+func mustAdmit(t testing.TB, addr, src string) net.Conn {
+	t.Helper()
+	nc, ok, err := probe(addr, src)
+	if err != nil || !ok {
+		t.Fatalf("from %s: want admitted, got refused (%v)", src, err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+// mustRefuse dials from src and fails unless the gate refuses it.
+func mustRefuse(t testing.TB, addr, src string) {
+	t.Helper()
+	nc, ok, err := probe(addr, src)
+	if err != nil || ok {
+		if nc != nil {
+			nc.Close()
+		}
+		t.Fatalf("from %s: want refused, got admitted=%v (%v)", src, ok, err)
+	}
+}
+
+// finishHandshake completes a NULL handshake as a PUSH peer after
+// admitted has read the greeting's first byte.
+func finishHandshake(t testing.TB, nc net.Conn) {
+	t.Helper()
+	if err := clientHandshake(nc); err != nil {
+		t.Fatalf("%s: handshake: %v", nc.LocalAddr(), err)
+	}
+}
+
+func clientHandshake(nc net.Conn) error {
+	nc.SetDeadline(time.Now().Add(netWait))
+	defer nc.SetDeadline(time.Time{})
+	out := Greeting{Major: 3, Minor: 1, Mechanism: MechanismNull}.Append(nil)
+	out = append(out, readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})...)
+	if _, err := nc.Write(out); err != nil {
+		return err
+	}
+	r := NewReader(nc, 1<<20)
+	var rest [GreetingSize - 1]byte
+	if err := r.ReadFull(rest[:]); err != nil {
+		return err
+	}
+	f, err := r.ReadFrame()
+	if err != nil {
+		return err
+	}
+	if cmd, err := ParseCommand(f.Body); err != nil || cmd.Name != CmdReady {
+		return fmt.Errorf("want READY, got %v %v", cmd.Name, err)
+	}
+	return nil
+}
+
+// sendRawMsg sends a one-frame message on a handshaken raw connection.
+func sendRawMsg(nc net.Conn, body string) error {
+	_, err := nc.Write(frame(0, []byte(body)))
+	return err
+}
+
+// dropHandler takes every connection and drops its messages.
+type dropHandler struct{}
+
+func (dropHandler) Attach(*Conn) bool             { return true }
+func (dropHandler) Message(*Conn, [][]byte)       {}
+func (dropHandler) Command(*Conn, string, []byte) {}
+func (dropHandler) Detach(*Conn, error)           {}
+
+// evLog keeps every monitor event, for exact counts and liveness waits.
+type evLog struct {
+	mu   sync.Mutex
+	evs  []Event
+	more chan struct{} // closed and replaced on each event
+}
+
+func newEvLog() *evLog { return &evLog{more: make(chan struct{})} }
+
+func (l *evLog) add(e Event) {
+	l.mu.Lock()
+	l.evs = append(l.evs, e)
+	close(l.more)
+	l.more = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// count returns the events of kind with reason (any reason for ReasonNone)
+// whose peer has prefix peer ("" for any).
+func (l *evLog) count(kind EventKind, reason fsm.Reason, peer string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.evs {
+		if e.Kind == kind && (reason == fsm.ReasonNone || e.Reason == reason) && strings.HasPrefix(e.Peer, peer) {
+			n++
+		}
+	}
+	return n
+}
+
+// all returns a copy of the events so far.
+func (l *evLog) all() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Event(nil), l.evs...)
+}
+
+// find returns the first event of kind whose peer is peer, or for a
+// peer ending in ':' (a host), whose peer starts with it.
+func (l *evLog) find(kind EventKind, peer string) (Event, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.evs {
+		if e.Kind == kind && (e.Peer == peer || strings.HasSuffix(peer, ":") && strings.HasPrefix(e.Peer, peer)) {
+			return e, true
+		}
+	}
+	return Event{}, false
+}
+
+// waitCount waits until count(kind, reason, peer) reaches n.
+func (l *evLog) waitCount(t testing.TB, kind EventKind, reason fsm.Reason, peer string, n int) {
+	t.Helper()
+	deadline := time.After(netWait)
+	for {
+		l.mu.Lock()
+		more := l.more
+		l.mu.Unlock()
+		if got := l.count(kind, reason, peer); got >= n {
+			return
+		}
+		select {
+		case <-more:
+		case <-deadline:
+			t.Fatalf("waited %v for %d %s events (reason %s, peer %q); have %d", netWait, n, kind, reason, peer, l.count(kind, reason, peer))
+		}
+	}
+}
+
+// gated binds a PULL listener on ep with gate g and the event log.
+func gated(t testing.TB, ep string, g *Gate, evs *evLog, h Handler) *Listener {
+	t.Helper()
+	if h == nil {
+		h = dropHandler{}
+	}
+	l, err := Listen(ep, &Config{SocketType: PULL, Gate: g, Monitor: evs.add, Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func prefixes(t testing.TB, cidrs ...string) []netip.Prefix {
+	t.Helper()
+	ps, err := ParsePrefixes(cidrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}

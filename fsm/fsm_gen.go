@@ -59,6 +59,26 @@ const (
 	StateNullPeerFirst
 	// StateNullReady: NULL mechanism: our READY is queued; waiting for the peer's READY.
 	StateNullReady
+	// StatePlainClientWelcome: PLAIN client: HELLO (user name and password) sent; waiting for WELCOME.
+	StatePlainClientWelcome
+	// StatePlainClientReady: PLAIN client: INITIATE (our metadata) sent; waiting for the server's
+	// READY.
+	StatePlainClientReady
+	// StatePlainServerHello: PLAIN server: waiting for the client's HELLO.
+	StatePlainServerHello
+	// StatePlainServerInitiate: PLAIN server: credentials accepted and WELCOME sent; waiting for
+	// INITIATE.
+	StatePlainServerInitiate
+	// StateTokenClientSalt: TOKEN-HMAC client: SALTREQUEST (key id and our nonce) sent; waiting for
+	// the server's salt.
+	StateTokenClientSalt
+	// StateTokenClientProof: TOKEN-HMAC client: CLIENTPROOF sent; waiting for the server to prove it
+	// holds the token too.
+	StateTokenClientProof
+	// StateTokenServerRequest: TOKEN-HMAC server: waiting for the client's SALTREQUEST.
+	StateTokenServerRequest
+	// StateTokenServerProof: TOKEN-HMAC server: a fresh salt sent; waiting for the client's proof.
+	StateTokenServerProof
 	// StateReady: Handshake complete: the connection carries messages.
 	StateReady
 	// StateClosed: Accept side: the connection is closed and its slot freed.
@@ -69,7 +89,7 @@ const (
 )
 
 // NumStates is the number of State values.
-const NumStates = 11
+const NumStates = 19
 
 var stateNames = [NumStates]string{
 	"Idle",
@@ -80,6 +100,14 @@ var stateNames = [NumStates]string{
 	"GreetingBody",
 	"NullPeerFirst",
 	"NullReady",
+	"PlainClientWelcome",
+	"PlainClientReady",
+	"PlainServerHello",
+	"PlainServerInitiate",
+	"TokenClientSalt",
+	"TokenClientProof",
+	"TokenServerRequest",
+	"TokenServerProof",
 	"Ready",
 	"Closed",
 	"Stopped",
@@ -115,6 +143,20 @@ const (
 	EventReadyReceived
 	// EventReadyGraceElapsed: The peer sent no READY within the ready grace; we send ours first.
 	EventReadyGraceElapsed
+	// EventHelloReceived: A well-formed PLAIN HELLO arrived.
+	EventHelloReceived
+	// EventWelcomeReceived: A PLAIN WELCOME (empty) arrived.
+	EventWelcomeReceived
+	// EventInitiateReceived: A PLAIN INITIATE with well-formed metadata arrived.
+	EventInitiateReceived
+	// EventSaltRequestReceived: A well-formed TOKEN-HMAC SALTREQUEST arrived.
+	EventSaltRequestReceived
+	// EventSaltReceived: A well-formed TOKEN-HMAC SALT arrived.
+	EventSaltReceived
+	// EventClientProofReceived: A well-formed TOKEN-HMAC CLIENTPROOF arrived.
+	EventClientProofReceived
+	// EventServerProofReceived: A well-formed TOKEN-HMAC SERVERPROOF arrived.
+	EventServerProofReceived
 	// EventErrorReceived: An ERROR command arrived.
 	EventErrorReceived
 	// EventProtocolViolation: The peer sent bytes the codec rejects, or a command or message not valid
@@ -137,7 +179,7 @@ const (
 )
 
 // NumEvents is the number of Event values.
-const NumEvents = 17
+const NumEvents = 24
 
 var eventNames = [NumEvents]string{
 	"Dial",
@@ -149,6 +191,13 @@ var eventNames = [NumEvents]string{
 	"GreetingReceived",
 	"ReadyReceived",
 	"ReadyGraceElapsed",
+	"HelloReceived",
+	"WelcomeReceived",
+	"InitiateReceived",
+	"SaltRequestReceived",
+	"SaltReceived",
+	"ClientProofReceived",
+	"ServerProofReceived",
 	"ErrorReceived",
 	"ProtocolViolation",
 	"FrameTooLarge",
@@ -201,6 +250,12 @@ const (
 	// ReasonProtocolViolation: The peer broke the protocol (malformed frame, command or metadata; a
 	// command out of place).
 	ReasonProtocolViolation
+	// ReasonAuthFailed: The peer's credentials were refused: a wrong password or token, an unknown key
+	// id, a proof that does not match, or the authenticator said no.
+	ReasonAuthFailed
+	// ReasonServerNotAuthentic: The server could not prove it holds the token: an impostor, or a
+	// different token under the same key id.
+	ReasonServerNotAuthentic
 	// ReasonFrameTooLarge: The peer declared a frame larger than the maximum message size.
 	ReasonFrameTooLarge
 	// ReasonPeerClosed: The connection ended (EOF, reset, write failure).
@@ -217,7 +272,7 @@ const (
 )
 
 // NumReasons is the number of Reason values, None included.
-const NumReasons = 20
+const NumReasons = 22
 
 var reasonNames = [NumReasons]string{
 	"None",
@@ -234,6 +289,8 @@ var reasonNames = [NumReasons]string{
 	"BadIdentity",
 	"ErrorReceived",
 	"ProtocolViolation",
+	"AuthFailed",
+	"ServerNotAuthentic",
 	"FrameTooLarge",
 	"PeerClosed",
 	"HandshakeTimeout",
@@ -265,6 +322,8 @@ var reasonText = [NumReasons]string{
 	"the peer's Identity is invalid",
 	"the peer sent ERROR; libzmq does not retry with the same settings",
 	"the peer broke the protocol (malformed frame, command or metadata; a command out of place)",
+	"the peer's credentials were refused: a wrong password or token, an unknown key id, a proof that does not match, or the authenticator said no",
+	"the server could not prove it holds the token: an impostor, or a different token under the same key id",
 	"the peer declared a frame larger than the maximum message size",
 	"the connection ended (EOF, reset, write failure)",
 	"the handshake did not complete in time",
@@ -281,8 +340,10 @@ var reasonFatal = [NumReasons]bool{
 	11: true, // BadIdentity
 	12: true, // ErrorReceived
 	13: true, // ProtocolViolation
-	14: true, // FrameTooLarge
-	19: true, // Closed
+	14: true, // AuthFailed
+	15: true, // ServerNotAuthentic
+	16: true, // FrameTooLarge
+	21: true, // Closed
 }
 
 // Fatal reports whether the connecting side stops reconnecting after a
@@ -298,27 +359,35 @@ func (r Reason) Text() string {
 }
 
 var stateFinal = [NumStates]bool{
-	9:  true, // Closed
-	10: true, // Stopped
+	17: true, // Closed
+	18: true, // Stopped
 }
 
 // Final reports whether v accepts no more events.
 func (v State) Final() bool { return int(v) < len(stateFinal) && stateFinal[v] }
 
 var stateReady = [NumStates]bool{
-	8: true, // Ready
+	16: true, // Ready
 }
 
 // Ready reports whether the connection carries messages in v.
 func (v State) Ready() bool { return int(v) < len(stateReady) && stateReady[v] }
 
 var stateConn = [NumStates]bool{
-	3: true, // Accepted
-	4: true, // Greeting
-	5: true, // GreetingBody
-	6: true, // NullPeerFirst
-	7: true, // NullReady
-	8: true, // Ready
+	3:  true, // Accepted
+	4:  true, // Greeting
+	5:  true, // GreetingBody
+	6:  true, // NullPeerFirst
+	7:  true, // NullReady
+	8:  true, // PlainClientWelcome
+	9:  true, // PlainClientReady
+	10: true, // PlainServerHello
+	11: true, // PlainServerInitiate
+	12: true, // TokenClientSalt
+	13: true, // TokenClientProof
+	14: true, // TokenServerRequest
+	15: true, // TokenServerProof
+	16: true, // Ready
 }
 
 // Conn reports whether a TCP connection exists in v.
@@ -356,8 +425,34 @@ type Hooks interface {
 	VersionSupported() bool
 	// MechanismMatches is a guard: The peer's mechanism name equals ours.
 	MechanismMatches() bool
-	// MechanismIsNull is a guard: The negotiated mechanism is NULL.
+	// MechanismIsNull is a guard: Our mechanism is NULL.
 	MechanismIsNull() bool
+	// MechanismIsPlainClient is a guard: Our mechanism is PLAIN and we are its client (we hold a user
+	// name and password).
+	MechanismIsPlainClient() bool
+	// MechanismIsPlainServer is a guard: Our mechanism is PLAIN and we are its server (we have an
+	// authenticator).
+	MechanismIsPlainServer() bool
+	// MechanismIsTokenClient is a guard: Our mechanism is TOKEN-HMAC and we are its client (we hold a
+	// key id and its token).
+	MechanismIsTokenClient() bool
+	// MechanismIsTokenServer is a guard: Our mechanism is TOKEN-HMAC and we are its server (we hold a
+	// token table).
+	MechanismIsTokenServer() bool
+	// CredentialsAccepted is a guard: The authenticator accepts the PLAIN user name and password (ZAP
+	// status 200).
+	CredentialsAccepted() bool
+	// KeyKnown is a guard: The server holds a token for the key id the client named.
+	KeyKnown() bool
+	// ClientProofValid is a guard: The client's HMAC equals the one computed with the token over this
+	// connection's transcript (compared in constant time).
+	ClientProofValid() bool
+	// Authorized is a guard: The authenticator accepts the proven key id (ZAP status 200); it also
+	// names the user id.
+	Authorized() bool
+	// ServerProofValid is a guard: The server's HMAC proves it holds the same token and saw the same
+	// transcript and our proof.
+	ServerProofValid() bool
 	// SocketTypeCompatible is a guard: The peer's Socket-Type is a valid partner of ours.
 	SocketTypeCompatible() bool
 	// IdentityValid is a guard: The peer's Identity, if any, is at most 255 bytes and does not start
@@ -375,8 +470,26 @@ type Hooks interface {
 	// SendReady is an action: Queue a READY command with our Socket-Type (and Identity where the
 	// socket type sends one).
 	SendReady()
-	// SendError is an action: Queue an ERROR command whose reason says why we refuse the peer.
+	// SendError is an action: Queue an ERROR command whose reason says why we refuse the peer (for a
+	// refused login, the ZAP status code, as libzmq sends).
 	SendError()
+	// SendHello is an action: PLAIN client: queue HELLO with our user name and password.
+	SendHello()
+	// SendWelcome is an action: PLAIN server: queue WELCOME.
+	SendWelcome()
+	// SendInitiate is an action: PLAIN client: queue INITIATE with our metadata.
+	SendInitiate()
+	// SendSaltRequest is an action: TOKEN-HMAC client: draw a nonce from crypto/rand and queue
+	// SALTREQUEST with our key id and the nonce.
+	SendSaltRequest()
+	// SendSalt is an action: TOKEN-HMAC server: draw a fresh salt from crypto/rand and queue SALT.
+	SendSalt()
+	// SendClientProof is an action: TOKEN-HMAC client: queue CLIENTPROOF, our HMAC over the transcript
+	// and our metadata, with the metadata.
+	SendClientProof()
+	// SendServerProof is an action: TOKEN-HMAC server: queue SERVERPROOF, our HMAC over the
+	// transcript, the client's proof and our metadata, with the metadata.
+	SendServerProof()
 	// HandshakeSucceeded is an action: Record the peer's metadata and report the handshake as
 	// succeeded.
 	HandshakeSucceeded()
@@ -395,6 +508,15 @@ const (
 	guardVersionSupported
 	guardMechanismMatches
 	guardMechanismIsNull
+	guardMechanismIsPlainClient
+	guardMechanismIsPlainServer
+	guardMechanismIsTokenClient
+	guardMechanismIsTokenServer
+	guardCredentialsAccepted
+	guardKeyKnown
+	guardClientProofValid
+	guardAuthorized
+	guardServerProofValid
 	guardSocketTypeCompatible
 	guardIdentityValid
 )
@@ -419,6 +541,24 @@ func (id guardID) eval(h Hooks) bool {
 		return h.MechanismMatches()
 	case guardMechanismIsNull:
 		return h.MechanismIsNull()
+	case guardMechanismIsPlainClient:
+		return h.MechanismIsPlainClient()
+	case guardMechanismIsPlainServer:
+		return h.MechanismIsPlainServer()
+	case guardMechanismIsTokenClient:
+		return h.MechanismIsTokenClient()
+	case guardMechanismIsTokenServer:
+		return h.MechanismIsTokenServer()
+	case guardCredentialsAccepted:
+		return h.CredentialsAccepted()
+	case guardKeyKnown:
+		return h.KeyKnown()
+	case guardClientProofValid:
+		return h.ClientProofValid()
+	case guardAuthorized:
+		return h.Authorized()
+	case guardServerProofValid:
+		return h.ServerProofValid()
 	case guardSocketTypeCompatible:
 		return h.SocketTypeCompatible()
 	case guardIdentityValid:
@@ -435,6 +575,13 @@ const (
 	actionSendGreetingRest
 	actionSendReady
 	actionSendError
+	actionSendHello
+	actionSendWelcome
+	actionSendInitiate
+	actionSendSaltRequest
+	actionSendSalt
+	actionSendClientProof
+	actionSendServerProof
 	actionHandshakeSucceeded
 )
 
@@ -450,6 +597,20 @@ func (id actionID) run(h Hooks) {
 		h.SendReady()
 	case actionSendError:
 		h.SendError()
+	case actionSendHello:
+		h.SendHello()
+	case actionSendWelcome:
+		h.SendWelcome()
+	case actionSendInitiate:
+		h.SendInitiate()
+	case actionSendSaltRequest:
+		h.SendSaltRequest()
+	case actionSendSalt:
+		h.SendSalt()
+	case actionSendClientProof:
+		h.SendClientProof()
+	case actionSendServerProof:
+		h.SendServerProof()
 	case actionHandshakeSucceeded:
 		h.HandshakeSucceeded()
 	}
@@ -460,6 +621,8 @@ var actions = [...]actionID{
 	actionSendGreeting,
 	actionStartDial,
 	actionSendGreetingRest,
+	actionSendHello,
+	actionSendSaltRequest,
 	actionSendError,
 	actionSendError,
 	actionSendReady,
@@ -467,12 +630,60 @@ var actions = [...]actionID{
 	actionSendReady,
 	actionSendError,
 	actionSendError,
+	actionHandshakeSucceeded,
+	actionSendInitiate,
+	actionSendError,
+	actionSendError,
+	actionHandshakeSucceeded,
+	actionSendError,
+	actionSendWelcome,
+	actionSendError,
+	actionSendError,
+	actionSendReady,
+	actionHandshakeSucceeded,
+	actionSendClientProof,
+	actionSendError,
+	actionSendError,
+	actionSendError,
+	actionHandshakeSucceeded,
+	actionSendError,
+	actionSendSalt,
+	actionSendError,
+	actionSendError,
+	actionSendError,
+	actionSendError,
+	actionSendServerProof,
 	actionHandshakeSucceeded,
 	actionSendGreeting,
 	actionSendGreetingRest,
 	actionSendReady,
+	actionSendHello,
+	actionSendSaltRequest,
 	actionSendError,
 	actionSendError,
+	actionHandshakeSucceeded,
+	actionSendInitiate,
+	actionSendError,
+	actionSendError,
+	actionHandshakeSucceeded,
+	actionSendError,
+	actionSendWelcome,
+	actionSendError,
+	actionSendError,
+	actionSendReady,
+	actionHandshakeSucceeded,
+	actionSendClientProof,
+	actionSendError,
+	actionSendError,
+	actionSendError,
+	actionHandshakeSucceeded,
+	actionSendError,
+	actionSendSalt,
+	actionSendError,
+	actionSendError,
+	actionSendError,
+	actionSendError,
+	actionSendServerProof,
 	actionHandshakeSucceeded,
 }
 
@@ -486,20 +697,54 @@ var checks = [...]check{
 	{guardSignatureValid, ReasonNotZMTP, 3, 3},
 	{guardVersionSupported, ReasonUnsupportedVersion, 3, 3},
 	{guardMechanismMatches, ReasonMechanismMismatch, 4, 4},
-	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 4, 5},
-	{guardIdentityValid, ReasonBadIdentity, 5, 6},
-	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 9, 10},
-	{guardIdentityValid, ReasonBadIdentity, 10, 11},
-	{guardACLAllows, ReasonACLDenied, 12, 12},
-	{guardPeerLimitPerIPAllows, ReasonPeerLimitPerIP, 12, 12},
-	{guardHandshakeLimitPerIPAllows, ReasonHandshakeLimitPerIP, 12, 12},
-	{guardPeerLimitAllows, ReasonPeerLimit, 12, 12},
-	{guardHandshakeLimitAllows, ReasonHandshakeLimit, 12, 12},
-	{guardSignatureValid, ReasonNotZMTP, 13, 13},
-	{guardVersionSupported, ReasonUnsupportedVersion, 13, 13},
-	{guardMechanismMatches, ReasonMechanismMismatch, 14, 14},
+	{guardMechanismMatches, ReasonMechanismMismatch, 4, 4},
+	{guardMechanismMatches, ReasonMechanismMismatch, 5, 5},
+	{guardMechanismMatches, ReasonMechanismMismatch, 5, 5},
+	{guardMechanismMatches, ReasonMechanismMismatch, 6, 6},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 6, 7},
+	{guardIdentityValid, ReasonBadIdentity, 7, 8},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 11, 12},
+	{guardIdentityValid, ReasonBadIdentity, 12, 13},
 	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 15, 16},
 	{guardIdentityValid, ReasonBadIdentity, 16, 17},
+	{guardCredentialsAccepted, ReasonAuthFailed, 18, 19},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 20, 21},
+	{guardIdentityValid, ReasonBadIdentity, 21, 22},
+	{guardServerProofValid, ReasonServerNotAuthentic, 25, 26},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 26, 27},
+	{guardIdentityValid, ReasonBadIdentity, 27, 28},
+	{guardKeyKnown, ReasonAuthFailed, 29, 30},
+	{guardClientProofValid, ReasonAuthFailed, 31, 32},
+	{guardAuthorized, ReasonAuthFailed, 32, 33},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 33, 34},
+	{guardIdentityValid, ReasonBadIdentity, 34, 35},
+	{guardACLAllows, ReasonACLDenied, 37, 37},
+	{guardPeerLimitPerIPAllows, ReasonPeerLimitPerIP, 37, 37},
+	{guardHandshakeLimitPerIPAllows, ReasonHandshakeLimitPerIP, 37, 37},
+	{guardPeerLimitAllows, ReasonPeerLimit, 37, 37},
+	{guardHandshakeLimitAllows, ReasonHandshakeLimit, 37, 37},
+	{guardSignatureValid, ReasonNotZMTP, 38, 38},
+	{guardVersionSupported, ReasonUnsupportedVersion, 38, 38},
+	{guardMechanismMatches, ReasonMechanismMismatch, 39, 39},
+	{guardMechanismMatches, ReasonMechanismMismatch, 40, 40},
+	{guardMechanismMatches, ReasonMechanismMismatch, 41, 41},
+	{guardMechanismMatches, ReasonMechanismMismatch, 41, 41},
+	{guardMechanismMatches, ReasonMechanismMismatch, 42, 42},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 42, 43},
+	{guardIdentityValid, ReasonBadIdentity, 43, 44},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 46, 47},
+	{guardIdentityValid, ReasonBadIdentity, 47, 48},
+	{guardCredentialsAccepted, ReasonAuthFailed, 49, 50},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 51, 52},
+	{guardIdentityValid, ReasonBadIdentity, 52, 53},
+	{guardServerProofValid, ReasonServerNotAuthentic, 56, 57},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 57, 58},
+	{guardIdentityValid, ReasonBadIdentity, 58, 59},
+	{guardKeyKnown, ReasonAuthFailed, 60, 61},
+	{guardClientProofValid, ReasonAuthFailed, 62, 63},
+	{guardAuthorized, ReasonAuthFailed, 63, 64},
+	{guardSocketTypeCompatible, ReasonSocketTypeMismatch, 64, 65},
+	{guardIdentityValid, ReasonBadIdentity, 65, 66},
 }
 
 type arm struct {
@@ -511,114 +756,266 @@ type arm struct {
 }
 
 var arms = [...]arm{
-	{guardNone, 0, 0, 0, 1, StateDialing, ReasonNone},                  // Connect: Idle on Dial
-	{guardNone, 0, 0, 1, 1, StateStopped, ReasonClosed},                // Connect: Idle on Close
-	{guardNone, 0, 0, 1, 2, StateGreeting, ReasonNone},                 // Connect: Dialing on Connected
-	{guardNone, 0, 0, 2, 2, StateBackoff, ReasonConnectFailed},         // Connect: Dialing on ConnectFailed
-	{guardNone, 0, 0, 2, 2, StateStopped, ReasonClosed},                // Connect: Dialing on Close
-	{guardNone, 0, 0, 2, 3, StateDialing, ReasonNone},                  // Connect: Backoff on RetryElapsed
-	{guardNone, 0, 0, 3, 3, StateStopped, ReasonClosed},                // Connect: Backoff on Close
-	{guardNone, 0, 2, 3, 4, StateGreetingBody, ReasonNone},             // Connect: Greeting on SignatureReceived
-	{guardNone, 2, 2, 4, 4, StateStopped, ReasonErrorReceived},         // Connect: Greeting on ErrorReceived
-	{guardNone, 2, 2, 4, 4, StateStopped, ReasonProtocolViolation},     // Connect: Greeting on ProtocolViolation
-	{guardNone, 2, 2, 4, 4, StateStopped, ReasonFrameTooLarge},         // Connect: Greeting on FrameTooLarge
-	{guardNone, 2, 2, 4, 4, StateBackoff, ReasonPeerClosed},            // Connect: Greeting on PeerClosed
-	{guardNone, 2, 2, 4, 4, StateBackoff, ReasonHandshakeTimeout},      // Connect: Greeting on HandshakeTimeout
-	{guardNone, 2, 2, 4, 4, StateBackoff, ReasonKeepaliveFailed},       // Connect: Greeting on KeepaliveFailed
-	{guardNone, 2, 2, 4, 4, StateStopped, ReasonClosed},                // Connect: Greeting on Close
-	{guardMechanismIsNull, 2, 3, 4, 4, StateNullPeerFirst, ReasonNone}, // Connect: GreetingBody on GreetingReceived
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonMechanismMismatch},     // Connect: GreetingBody on GreetingReceived
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonErrorReceived},         // Connect: GreetingBody on ErrorReceived
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonProtocolViolation},     // Connect: GreetingBody on ProtocolViolation
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonFrameTooLarge},         // Connect: GreetingBody on FrameTooLarge
-	{guardNone, 3, 3, 4, 4, StateBackoff, ReasonPeerClosed},            // Connect: GreetingBody on PeerClosed
-	{guardNone, 3, 3, 4, 4, StateBackoff, ReasonHandshakeTimeout},      // Connect: GreetingBody on HandshakeTimeout
-	{guardNone, 3, 3, 4, 4, StateBackoff, ReasonKeepaliveFailed},       // Connect: GreetingBody on KeepaliveFailed
-	{guardNone, 3, 3, 4, 4, StateStopped, ReasonClosed},                // Connect: GreetingBody on Close
-	{guardNone, 3, 5, 6, 8, StateReady, ReasonNone},                    // Connect: NullPeerFirst on ReadyReceived
-	{guardNone, 5, 5, 8, 9, StateNullReady, ReasonNone},                // Connect: NullPeerFirst on ReadyGraceElapsed
-	{guardNone, 5, 5, 9, 9, StateStopped, ReasonErrorReceived},         // Connect: NullPeerFirst on ErrorReceived
-	{guardNone, 5, 5, 9, 9, StateStopped, ReasonProtocolViolation},     // Connect: NullPeerFirst on ProtocolViolation
-	{guardNone, 5, 5, 9, 9, StateStopped, ReasonFrameTooLarge},         // Connect: NullPeerFirst on FrameTooLarge
-	{guardNone, 5, 5, 9, 9, StateBackoff, ReasonPeerClosed},            // Connect: NullPeerFirst on PeerClosed
-	{guardNone, 5, 5, 9, 9, StateBackoff, ReasonHandshakeTimeout},      // Connect: NullPeerFirst on HandshakeTimeout
-	{guardNone, 5, 5, 9, 9, StateBackoff, ReasonKeepaliveFailed},       // Connect: NullPeerFirst on KeepaliveFailed
-	{guardNone, 5, 5, 9, 9, StateStopped, ReasonClosed},                // Connect: NullPeerFirst on Close
-	{guardNone, 5, 7, 11, 12, StateReady, ReasonNone},                  // Connect: NullReady on ReadyReceived
-	{guardNone, 7, 7, 12, 12, StateStopped, ReasonErrorReceived},       // Connect: NullReady on ErrorReceived
-	{guardNone, 7, 7, 12, 12, StateStopped, ReasonProtocolViolation},   // Connect: NullReady on ProtocolViolation
-	{guardNone, 7, 7, 12, 12, StateStopped, ReasonFrameTooLarge},       // Connect: NullReady on FrameTooLarge
-	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonPeerClosed},          // Connect: NullReady on PeerClosed
-	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonHandshakeTimeout},    // Connect: NullReady on HandshakeTimeout
-	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonKeepaliveFailed},     // Connect: NullReady on KeepaliveFailed
-	{guardNone, 7, 7, 12, 12, StateStopped, ReasonClosed},              // Connect: NullReady on Close
-	{guardNone, 7, 7, 12, 12, StateStopped, ReasonErrorReceived},       // Connect: Ready on ErrorReceived
-	{guardNone, 7, 7, 12, 12, StateStopped, ReasonProtocolViolation},   // Connect: Ready on ProtocolViolation
-	{guardNone, 7, 7, 12, 12, StateStopped, ReasonFrameTooLarge},       // Connect: Ready on FrameTooLarge
-	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonPeerClosed},          // Connect: Ready on PeerClosed
-	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonHeartbeatTimeout},    // Connect: Ready on HeartbeatTimeout
-	{guardNone, 7, 7, 12, 12, StateBackoff, ReasonKeepaliveFailed},     // Connect: Ready on KeepaliveFailed
-	{guardNone, 7, 7, 12, 12, StateStopped, ReasonClosed},              // Connect: Ready on Close
-	{guardNone, 7, 12, 12, 13, StateGreeting, ReasonNone},              // Accept: Accepted on Start
-	{guardNone, 12, 12, 13, 13, StateClosed, ReasonErrorReceived},      // Accept: Accepted on ErrorReceived
-	{guardNone, 12, 12, 13, 13, StateClosed, ReasonProtocolViolation},  // Accept: Accepted on ProtocolViolation
-	{guardNone, 12, 12, 13, 13, StateClosed, ReasonFrameTooLarge},      // Accept: Accepted on FrameTooLarge
-	{guardNone, 12, 12, 13, 13, StateClosed, ReasonPeerClosed},         // Accept: Accepted on PeerClosed
-	{guardNone, 12, 12, 13, 13, StateClosed, ReasonKeepaliveFailed},    // Accept: Accepted on KeepaliveFailed
-	{guardNone, 12, 12, 13, 13, StateClosed, ReasonClosed},             // Accept: Accepted on Close
-	{guardNone, 12, 14, 13, 14, StateGreetingBody, ReasonNone},         // Accept: Greeting on SignatureReceived
-	{guardNone, 14, 14, 14, 14, StateClosed, ReasonErrorReceived},      // Accept: Greeting on ErrorReceived
-	{guardNone, 14, 14, 14, 14, StateClosed, ReasonProtocolViolation},  // Accept: Greeting on ProtocolViolation
-	{guardNone, 14, 14, 14, 14, StateClosed, ReasonFrameTooLarge},      // Accept: Greeting on FrameTooLarge
-	{guardNone, 14, 14, 14, 14, StateClosed, ReasonPeerClosed},         // Accept: Greeting on PeerClosed
-	{guardNone, 14, 14, 14, 14, StateClosed, ReasonHandshakeTimeout},   // Accept: Greeting on HandshakeTimeout
-	{guardNone, 14, 14, 14, 14, StateClosed, ReasonKeepaliveFailed},    // Accept: Greeting on KeepaliveFailed
-	{guardNone, 14, 14, 14, 14, StateClosed, ReasonClosed},             // Accept: Greeting on Close
-	{guardMechanismIsNull, 14, 15, 14, 15, StateNullReady, ReasonNone}, // Accept: GreetingBody on GreetingReceived
-	{guardNone, 15, 15, 15, 15, StateClosed, ReasonMechanismMismatch},  // Accept: GreetingBody on GreetingReceived
-	{guardNone, 15, 15, 15, 15, StateClosed, ReasonErrorReceived},      // Accept: GreetingBody on ErrorReceived
-	{guardNone, 15, 15, 15, 15, StateClosed, ReasonProtocolViolation},  // Accept: GreetingBody on ProtocolViolation
-	{guardNone, 15, 15, 15, 15, StateClosed, ReasonFrameTooLarge},      // Accept: GreetingBody on FrameTooLarge
-	{guardNone, 15, 15, 15, 15, StateClosed, ReasonPeerClosed},         // Accept: GreetingBody on PeerClosed
-	{guardNone, 15, 15, 15, 15, StateClosed, ReasonHandshakeTimeout},   // Accept: GreetingBody on HandshakeTimeout
-	{guardNone, 15, 15, 15, 15, StateClosed, ReasonKeepaliveFailed},    // Accept: GreetingBody on KeepaliveFailed
-	{guardNone, 15, 15, 15, 15, StateClosed, ReasonClosed},             // Accept: GreetingBody on Close
-	{guardNone, 15, 17, 17, 18, StateReady, ReasonNone},                // Accept: NullReady on ReadyReceived
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonErrorReceived},      // Accept: NullReady on ErrorReceived
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonProtocolViolation},  // Accept: NullReady on ProtocolViolation
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonFrameTooLarge},      // Accept: NullReady on FrameTooLarge
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonPeerClosed},         // Accept: NullReady on PeerClosed
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonHandshakeTimeout},   // Accept: NullReady on HandshakeTimeout
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonKeepaliveFailed},    // Accept: NullReady on KeepaliveFailed
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonClosed},             // Accept: NullReady on Close
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonErrorReceived},      // Accept: Ready on ErrorReceived
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonProtocolViolation},  // Accept: Ready on ProtocolViolation
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonFrameTooLarge},      // Accept: Ready on FrameTooLarge
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonPeerClosed},         // Accept: Ready on PeerClosed
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonHeartbeatTimeout},   // Accept: Ready on HeartbeatTimeout
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonKeepaliveFailed},    // Accept: Ready on KeepaliveFailed
-	{guardNone, 17, 17, 18, 18, StateClosed, ReasonClosed},             // Accept: Ready on Close
+	{guardNone, 0, 0, 0, 1, StateDialing, ReasonNone},                                  // Connect: Idle on Dial
+	{guardNone, 0, 0, 1, 1, StateStopped, ReasonClosed},                                // Connect: Idle on Close
+	{guardNone, 0, 0, 1, 2, StateGreeting, ReasonNone},                                 // Connect: Dialing on Connected
+	{guardNone, 0, 0, 2, 2, StateBackoff, ReasonConnectFailed},                         // Connect: Dialing on ConnectFailed
+	{guardNone, 0, 0, 2, 2, StateStopped, ReasonClosed},                                // Connect: Dialing on Close
+	{guardNone, 0, 0, 2, 3, StateDialing, ReasonNone},                                  // Connect: Backoff on RetryElapsed
+	{guardNone, 0, 0, 3, 3, StateStopped, ReasonClosed},                                // Connect: Backoff on Close
+	{guardNone, 0, 2, 3, 4, StateGreetingBody, ReasonNone},                             // Connect: Greeting on SignatureReceived
+	{guardNone, 2, 2, 4, 4, StateStopped, ReasonErrorReceived},                         // Connect: Greeting on ErrorReceived
+	{guardNone, 2, 2, 4, 4, StateStopped, ReasonProtocolViolation},                     // Connect: Greeting on ProtocolViolation
+	{guardNone, 2, 2, 4, 4, StateStopped, ReasonFrameTooLarge},                         // Connect: Greeting on FrameTooLarge
+	{guardNone, 2, 2, 4, 4, StateBackoff, ReasonPeerClosed},                            // Connect: Greeting on PeerClosed
+	{guardNone, 2, 2, 4, 4, StateBackoff, ReasonHandshakeTimeout},                      // Connect: Greeting on HandshakeTimeout
+	{guardNone, 2, 2, 4, 4, StateBackoff, ReasonKeepaliveFailed},                       // Connect: Greeting on KeepaliveFailed
+	{guardNone, 2, 2, 4, 4, StateStopped, ReasonClosed},                                // Connect: Greeting on Close
+	{guardMechanismIsNull, 2, 3, 4, 4, StateNullPeerFirst, ReasonNone},                 // Connect: GreetingBody on GreetingReceived
+	{guardMechanismIsPlainClient, 3, 4, 4, 5, StatePlainClientWelcome, ReasonNone},     // Connect: GreetingBody on GreetingReceived
+	{guardMechanismIsPlainServer, 4, 5, 5, 5, StatePlainServerHello, ReasonNone},       // Connect: GreetingBody on GreetingReceived
+	{guardMechanismIsTokenClient, 5, 6, 5, 6, StateTokenClientSalt, ReasonNone},        // Connect: GreetingBody on GreetingReceived
+	{guardMechanismIsTokenServer, 6, 7, 6, 6, StateTokenServerRequest, ReasonNone},     // Connect: GreetingBody on GreetingReceived
+	{guardNone, 7, 7, 6, 6, StateStopped, ReasonMechanismMismatch},                     // Connect: GreetingBody on GreetingReceived
+	{guardNone, 7, 7, 6, 6, StateStopped, ReasonErrorReceived},                         // Connect: GreetingBody on ErrorReceived
+	{guardNone, 7, 7, 6, 6, StateStopped, ReasonProtocolViolation},                     // Connect: GreetingBody on ProtocolViolation
+	{guardNone, 7, 7, 6, 6, StateStopped, ReasonFrameTooLarge},                         // Connect: GreetingBody on FrameTooLarge
+	{guardNone, 7, 7, 6, 6, StateBackoff, ReasonPeerClosed},                            // Connect: GreetingBody on PeerClosed
+	{guardNone, 7, 7, 6, 6, StateBackoff, ReasonHandshakeTimeout},                      // Connect: GreetingBody on HandshakeTimeout
+	{guardNone, 7, 7, 6, 6, StateBackoff, ReasonKeepaliveFailed},                       // Connect: GreetingBody on KeepaliveFailed
+	{guardNone, 7, 7, 6, 6, StateStopped, ReasonClosed},                                // Connect: GreetingBody on Close
+	{guardNone, 7, 9, 8, 10, StateReady, ReasonNone},                                   // Connect: NullPeerFirst on ReadyReceived
+	{guardNone, 9, 9, 10, 11, StateNullReady, ReasonNone},                              // Connect: NullPeerFirst on ReadyGraceElapsed
+	{guardNone, 9, 9, 11, 11, StateStopped, ReasonErrorReceived},                       // Connect: NullPeerFirst on ErrorReceived
+	{guardNone, 9, 9, 11, 11, StateStopped, ReasonProtocolViolation},                   // Connect: NullPeerFirst on ProtocolViolation
+	{guardNone, 9, 9, 11, 11, StateStopped, ReasonFrameTooLarge},                       // Connect: NullPeerFirst on FrameTooLarge
+	{guardNone, 9, 9, 11, 11, StateBackoff, ReasonPeerClosed},                          // Connect: NullPeerFirst on PeerClosed
+	{guardNone, 9, 9, 11, 11, StateBackoff, ReasonHandshakeTimeout},                    // Connect: NullPeerFirst on HandshakeTimeout
+	{guardNone, 9, 9, 11, 11, StateBackoff, ReasonKeepaliveFailed},                     // Connect: NullPeerFirst on KeepaliveFailed
+	{guardNone, 9, 9, 11, 11, StateStopped, ReasonClosed},                              // Connect: NullPeerFirst on Close
+	{guardNone, 9, 11, 13, 14, StateReady, ReasonNone},                                 // Connect: NullReady on ReadyReceived
+	{guardNone, 11, 11, 14, 14, StateStopped, ReasonErrorReceived},                     // Connect: NullReady on ErrorReceived
+	{guardNone, 11, 11, 14, 14, StateStopped, ReasonProtocolViolation},                 // Connect: NullReady on ProtocolViolation
+	{guardNone, 11, 11, 14, 14, StateStopped, ReasonFrameTooLarge},                     // Connect: NullReady on FrameTooLarge
+	{guardNone, 11, 11, 14, 14, StateBackoff, ReasonPeerClosed},                        // Connect: NullReady on PeerClosed
+	{guardNone, 11, 11, 14, 14, StateBackoff, ReasonHandshakeTimeout},                  // Connect: NullReady on HandshakeTimeout
+	{guardNone, 11, 11, 14, 14, StateBackoff, ReasonKeepaliveFailed},                   // Connect: NullReady on KeepaliveFailed
+	{guardNone, 11, 11, 14, 14, StateStopped, ReasonClosed},                            // Connect: NullReady on Close
+	{guardNone, 11, 11, 14, 15, StatePlainClientReady, ReasonNone},                     // Connect: PlainClientWelcome on WelcomeReceived
+	{guardNone, 11, 11, 15, 15, StateStopped, ReasonErrorReceived},                     // Connect: PlainClientWelcome on ErrorReceived
+	{guardNone, 11, 11, 15, 15, StateStopped, ReasonProtocolViolation},                 // Connect: PlainClientWelcome on ProtocolViolation
+	{guardNone, 11, 11, 15, 15, StateStopped, ReasonFrameTooLarge},                     // Connect: PlainClientWelcome on FrameTooLarge
+	{guardNone, 11, 11, 15, 15, StateBackoff, ReasonPeerClosed},                        // Connect: PlainClientWelcome on PeerClosed
+	{guardNone, 11, 11, 15, 15, StateBackoff, ReasonHandshakeTimeout},                  // Connect: PlainClientWelcome on HandshakeTimeout
+	{guardNone, 11, 11, 15, 15, StateBackoff, ReasonKeepaliveFailed},                   // Connect: PlainClientWelcome on KeepaliveFailed
+	{guardNone, 11, 11, 15, 15, StateStopped, ReasonClosed},                            // Connect: PlainClientWelcome on Close
+	{guardNone, 11, 13, 17, 18, StateReady, ReasonNone},                                // Connect: PlainClientReady on ReadyReceived
+	{guardNone, 13, 13, 18, 18, StateStopped, ReasonErrorReceived},                     // Connect: PlainClientReady on ErrorReceived
+	{guardNone, 13, 13, 18, 18, StateStopped, ReasonProtocolViolation},                 // Connect: PlainClientReady on ProtocolViolation
+	{guardNone, 13, 13, 18, 18, StateStopped, ReasonFrameTooLarge},                     // Connect: PlainClientReady on FrameTooLarge
+	{guardNone, 13, 13, 18, 18, StateBackoff, ReasonPeerClosed},                        // Connect: PlainClientReady on PeerClosed
+	{guardNone, 13, 13, 18, 18, StateBackoff, ReasonHandshakeTimeout},                  // Connect: PlainClientReady on HandshakeTimeout
+	{guardNone, 13, 13, 18, 18, StateBackoff, ReasonKeepaliveFailed},                   // Connect: PlainClientReady on KeepaliveFailed
+	{guardNone, 13, 13, 18, 18, StateStopped, ReasonClosed},                            // Connect: PlainClientReady on Close
+	{guardNone, 13, 14, 19, 20, StatePlainServerInitiate, ReasonNone},                  // Connect: PlainServerHello on HelloReceived
+	{guardNone, 14, 14, 20, 20, StateStopped, ReasonErrorReceived},                     // Connect: PlainServerHello on ErrorReceived
+	{guardNone, 14, 14, 20, 20, StateStopped, ReasonProtocolViolation},                 // Connect: PlainServerHello on ProtocolViolation
+	{guardNone, 14, 14, 20, 20, StateStopped, ReasonFrameTooLarge},                     // Connect: PlainServerHello on FrameTooLarge
+	{guardNone, 14, 14, 20, 20, StateBackoff, ReasonPeerClosed},                        // Connect: PlainServerHello on PeerClosed
+	{guardNone, 14, 14, 20, 20, StateBackoff, ReasonHandshakeTimeout},                  // Connect: PlainServerHello on HandshakeTimeout
+	{guardNone, 14, 14, 20, 20, StateBackoff, ReasonKeepaliveFailed},                   // Connect: PlainServerHello on KeepaliveFailed
+	{guardNone, 14, 14, 20, 20, StateStopped, ReasonClosed},                            // Connect: PlainServerHello on Close
+	{guardNone, 14, 16, 22, 24, StateReady, ReasonNone},                                // Connect: PlainServerInitiate on InitiateReceived
+	{guardNone, 16, 16, 24, 24, StateStopped, ReasonErrorReceived},                     // Connect: PlainServerInitiate on ErrorReceived
+	{guardNone, 16, 16, 24, 24, StateStopped, ReasonProtocolViolation},                 // Connect: PlainServerInitiate on ProtocolViolation
+	{guardNone, 16, 16, 24, 24, StateStopped, ReasonFrameTooLarge},                     // Connect: PlainServerInitiate on FrameTooLarge
+	{guardNone, 16, 16, 24, 24, StateBackoff, ReasonPeerClosed},                        // Connect: PlainServerInitiate on PeerClosed
+	{guardNone, 16, 16, 24, 24, StateBackoff, ReasonHandshakeTimeout},                  // Connect: PlainServerInitiate on HandshakeTimeout
+	{guardNone, 16, 16, 24, 24, StateBackoff, ReasonKeepaliveFailed},                   // Connect: PlainServerInitiate on KeepaliveFailed
+	{guardNone, 16, 16, 24, 24, StateStopped, ReasonClosed},                            // Connect: PlainServerInitiate on Close
+	{guardNone, 16, 16, 24, 25, StateTokenClientProof, ReasonNone},                     // Connect: TokenClientSalt on SaltReceived
+	{guardNone, 16, 16, 25, 25, StateStopped, ReasonErrorReceived},                     // Connect: TokenClientSalt on ErrorReceived
+	{guardNone, 16, 16, 25, 25, StateStopped, ReasonProtocolViolation},                 // Connect: TokenClientSalt on ProtocolViolation
+	{guardNone, 16, 16, 25, 25, StateStopped, ReasonFrameTooLarge},                     // Connect: TokenClientSalt on FrameTooLarge
+	{guardNone, 16, 16, 25, 25, StateBackoff, ReasonPeerClosed},                        // Connect: TokenClientSalt on PeerClosed
+	{guardNone, 16, 16, 25, 25, StateBackoff, ReasonHandshakeTimeout},                  // Connect: TokenClientSalt on HandshakeTimeout
+	{guardNone, 16, 16, 25, 25, StateBackoff, ReasonKeepaliveFailed},                   // Connect: TokenClientSalt on KeepaliveFailed
+	{guardNone, 16, 16, 25, 25, StateStopped, ReasonClosed},                            // Connect: TokenClientSalt on Close
+	{guardNone, 16, 19, 28, 29, StateReady, ReasonNone},                                // Connect: TokenClientProof on ServerProofReceived
+	{guardNone, 19, 19, 29, 29, StateStopped, ReasonErrorReceived},                     // Connect: TokenClientProof on ErrorReceived
+	{guardNone, 19, 19, 29, 29, StateStopped, ReasonProtocolViolation},                 // Connect: TokenClientProof on ProtocolViolation
+	{guardNone, 19, 19, 29, 29, StateStopped, ReasonFrameTooLarge},                     // Connect: TokenClientProof on FrameTooLarge
+	{guardNone, 19, 19, 29, 29, StateBackoff, ReasonPeerClosed},                        // Connect: TokenClientProof on PeerClosed
+	{guardNone, 19, 19, 29, 29, StateBackoff, ReasonHandshakeTimeout},                  // Connect: TokenClientProof on HandshakeTimeout
+	{guardNone, 19, 19, 29, 29, StateBackoff, ReasonKeepaliveFailed},                   // Connect: TokenClientProof on KeepaliveFailed
+	{guardNone, 19, 19, 29, 29, StateStopped, ReasonClosed},                            // Connect: TokenClientProof on Close
+	{guardNone, 19, 20, 30, 31, StateTokenServerProof, ReasonNone},                     // Connect: TokenServerRequest on SaltRequestReceived
+	{guardNone, 20, 20, 31, 31, StateStopped, ReasonErrorReceived},                     // Connect: TokenServerRequest on ErrorReceived
+	{guardNone, 20, 20, 31, 31, StateStopped, ReasonProtocolViolation},                 // Connect: TokenServerRequest on ProtocolViolation
+	{guardNone, 20, 20, 31, 31, StateStopped, ReasonFrameTooLarge},                     // Connect: TokenServerRequest on FrameTooLarge
+	{guardNone, 20, 20, 31, 31, StateBackoff, ReasonPeerClosed},                        // Connect: TokenServerRequest on PeerClosed
+	{guardNone, 20, 20, 31, 31, StateBackoff, ReasonHandshakeTimeout},                  // Connect: TokenServerRequest on HandshakeTimeout
+	{guardNone, 20, 20, 31, 31, StateBackoff, ReasonKeepaliveFailed},                   // Connect: TokenServerRequest on KeepaliveFailed
+	{guardNone, 20, 20, 31, 31, StateStopped, ReasonClosed},                            // Connect: TokenServerRequest on Close
+	{guardNone, 20, 24, 35, 37, StateReady, ReasonNone},                                // Connect: TokenServerProof on ClientProofReceived
+	{guardNone, 24, 24, 37, 37, StateStopped, ReasonErrorReceived},                     // Connect: TokenServerProof on ErrorReceived
+	{guardNone, 24, 24, 37, 37, StateStopped, ReasonProtocolViolation},                 // Connect: TokenServerProof on ProtocolViolation
+	{guardNone, 24, 24, 37, 37, StateStopped, ReasonFrameTooLarge},                     // Connect: TokenServerProof on FrameTooLarge
+	{guardNone, 24, 24, 37, 37, StateBackoff, ReasonPeerClosed},                        // Connect: TokenServerProof on PeerClosed
+	{guardNone, 24, 24, 37, 37, StateBackoff, ReasonHandshakeTimeout},                  // Connect: TokenServerProof on HandshakeTimeout
+	{guardNone, 24, 24, 37, 37, StateBackoff, ReasonKeepaliveFailed},                   // Connect: TokenServerProof on KeepaliveFailed
+	{guardNone, 24, 24, 37, 37, StateStopped, ReasonClosed},                            // Connect: TokenServerProof on Close
+	{guardNone, 24, 24, 37, 37, StateStopped, ReasonErrorReceived},                     // Connect: Ready on ErrorReceived
+	{guardNone, 24, 24, 37, 37, StateStopped, ReasonProtocolViolation},                 // Connect: Ready on ProtocolViolation
+	{guardNone, 24, 24, 37, 37, StateStopped, ReasonFrameTooLarge},                     // Connect: Ready on FrameTooLarge
+	{guardNone, 24, 24, 37, 37, StateBackoff, ReasonPeerClosed},                        // Connect: Ready on PeerClosed
+	{guardNone, 24, 24, 37, 37, StateBackoff, ReasonHeartbeatTimeout},                  // Connect: Ready on HeartbeatTimeout
+	{guardNone, 24, 24, 37, 37, StateBackoff, ReasonKeepaliveFailed},                   // Connect: Ready on KeepaliveFailed
+	{guardNone, 24, 24, 37, 37, StateStopped, ReasonClosed},                            // Connect: Ready on Close
+	{guardNone, 24, 29, 37, 38, StateGreeting, ReasonNone},                             // Accept: Accepted on Start
+	{guardNone, 29, 29, 38, 38, StateClosed, ReasonErrorReceived},                      // Accept: Accepted on ErrorReceived
+	{guardNone, 29, 29, 38, 38, StateClosed, ReasonProtocolViolation},                  // Accept: Accepted on ProtocolViolation
+	{guardNone, 29, 29, 38, 38, StateClosed, ReasonFrameTooLarge},                      // Accept: Accepted on FrameTooLarge
+	{guardNone, 29, 29, 38, 38, StateClosed, ReasonPeerClosed},                         // Accept: Accepted on PeerClosed
+	{guardNone, 29, 29, 38, 38, StateClosed, ReasonKeepaliveFailed},                    // Accept: Accepted on KeepaliveFailed
+	{guardNone, 29, 29, 38, 38, StateClosed, ReasonClosed},                             // Accept: Accepted on Close
+	{guardNone, 29, 31, 38, 39, StateGreetingBody, ReasonNone},                         // Accept: Greeting on SignatureReceived
+	{guardNone, 31, 31, 39, 39, StateClosed, ReasonErrorReceived},                      // Accept: Greeting on ErrorReceived
+	{guardNone, 31, 31, 39, 39, StateClosed, ReasonProtocolViolation},                  // Accept: Greeting on ProtocolViolation
+	{guardNone, 31, 31, 39, 39, StateClosed, ReasonFrameTooLarge},                      // Accept: Greeting on FrameTooLarge
+	{guardNone, 31, 31, 39, 39, StateClosed, ReasonPeerClosed},                         // Accept: Greeting on PeerClosed
+	{guardNone, 31, 31, 39, 39, StateClosed, ReasonHandshakeTimeout},                   // Accept: Greeting on HandshakeTimeout
+	{guardNone, 31, 31, 39, 39, StateClosed, ReasonKeepaliveFailed},                    // Accept: Greeting on KeepaliveFailed
+	{guardNone, 31, 31, 39, 39, StateClosed, ReasonClosed},                             // Accept: Greeting on Close
+	{guardMechanismIsNull, 31, 32, 39, 40, StateNullReady, ReasonNone},                 // Accept: GreetingBody on GreetingReceived
+	{guardMechanismIsPlainClient, 32, 33, 40, 41, StatePlainClientWelcome, ReasonNone}, // Accept: GreetingBody on GreetingReceived
+	{guardMechanismIsPlainServer, 33, 34, 41, 41, StatePlainServerHello, ReasonNone},   // Accept: GreetingBody on GreetingReceived
+	{guardMechanismIsTokenClient, 34, 35, 41, 42, StateTokenClientSalt, ReasonNone},    // Accept: GreetingBody on GreetingReceived
+	{guardMechanismIsTokenServer, 35, 36, 42, 42, StateTokenServerRequest, ReasonNone}, // Accept: GreetingBody on GreetingReceived
+	{guardNone, 36, 36, 42, 42, StateClosed, ReasonMechanismMismatch},                  // Accept: GreetingBody on GreetingReceived
+	{guardNone, 36, 36, 42, 42, StateClosed, ReasonErrorReceived},                      // Accept: GreetingBody on ErrorReceived
+	{guardNone, 36, 36, 42, 42, StateClosed, ReasonProtocolViolation},                  // Accept: GreetingBody on ProtocolViolation
+	{guardNone, 36, 36, 42, 42, StateClosed, ReasonFrameTooLarge},                      // Accept: GreetingBody on FrameTooLarge
+	{guardNone, 36, 36, 42, 42, StateClosed, ReasonPeerClosed},                         // Accept: GreetingBody on PeerClosed
+	{guardNone, 36, 36, 42, 42, StateClosed, ReasonHandshakeTimeout},                   // Accept: GreetingBody on HandshakeTimeout
+	{guardNone, 36, 36, 42, 42, StateClosed, ReasonKeepaliveFailed},                    // Accept: GreetingBody on KeepaliveFailed
+	{guardNone, 36, 36, 42, 42, StateClosed, ReasonClosed},                             // Accept: GreetingBody on Close
+	{guardNone, 36, 38, 44, 45, StateReady, ReasonNone},                                // Accept: NullReady on ReadyReceived
+	{guardNone, 38, 38, 45, 45, StateClosed, ReasonErrorReceived},                      // Accept: NullReady on ErrorReceived
+	{guardNone, 38, 38, 45, 45, StateClosed, ReasonProtocolViolation},                  // Accept: NullReady on ProtocolViolation
+	{guardNone, 38, 38, 45, 45, StateClosed, ReasonFrameTooLarge},                      // Accept: NullReady on FrameTooLarge
+	{guardNone, 38, 38, 45, 45, StateClosed, ReasonPeerClosed},                         // Accept: NullReady on PeerClosed
+	{guardNone, 38, 38, 45, 45, StateClosed, ReasonHandshakeTimeout},                   // Accept: NullReady on HandshakeTimeout
+	{guardNone, 38, 38, 45, 45, StateClosed, ReasonKeepaliveFailed},                    // Accept: NullReady on KeepaliveFailed
+	{guardNone, 38, 38, 45, 45, StateClosed, ReasonClosed},                             // Accept: NullReady on Close
+	{guardNone, 38, 38, 45, 46, StatePlainClientReady, ReasonNone},                     // Accept: PlainClientWelcome on WelcomeReceived
+	{guardNone, 38, 38, 46, 46, StateClosed, ReasonErrorReceived},                      // Accept: PlainClientWelcome on ErrorReceived
+	{guardNone, 38, 38, 46, 46, StateClosed, ReasonProtocolViolation},                  // Accept: PlainClientWelcome on ProtocolViolation
+	{guardNone, 38, 38, 46, 46, StateClosed, ReasonFrameTooLarge},                      // Accept: PlainClientWelcome on FrameTooLarge
+	{guardNone, 38, 38, 46, 46, StateClosed, ReasonPeerClosed},                         // Accept: PlainClientWelcome on PeerClosed
+	{guardNone, 38, 38, 46, 46, StateClosed, ReasonHandshakeTimeout},                   // Accept: PlainClientWelcome on HandshakeTimeout
+	{guardNone, 38, 38, 46, 46, StateClosed, ReasonKeepaliveFailed},                    // Accept: PlainClientWelcome on KeepaliveFailed
+	{guardNone, 38, 38, 46, 46, StateClosed, ReasonClosed},                             // Accept: PlainClientWelcome on Close
+	{guardNone, 38, 40, 48, 49, StateReady, ReasonNone},                                // Accept: PlainClientReady on ReadyReceived
+	{guardNone, 40, 40, 49, 49, StateClosed, ReasonErrorReceived},                      // Accept: PlainClientReady on ErrorReceived
+	{guardNone, 40, 40, 49, 49, StateClosed, ReasonProtocolViolation},                  // Accept: PlainClientReady on ProtocolViolation
+	{guardNone, 40, 40, 49, 49, StateClosed, ReasonFrameTooLarge},                      // Accept: PlainClientReady on FrameTooLarge
+	{guardNone, 40, 40, 49, 49, StateClosed, ReasonPeerClosed},                         // Accept: PlainClientReady on PeerClosed
+	{guardNone, 40, 40, 49, 49, StateClosed, ReasonHandshakeTimeout},                   // Accept: PlainClientReady on HandshakeTimeout
+	{guardNone, 40, 40, 49, 49, StateClosed, ReasonKeepaliveFailed},                    // Accept: PlainClientReady on KeepaliveFailed
+	{guardNone, 40, 40, 49, 49, StateClosed, ReasonClosed},                             // Accept: PlainClientReady on Close
+	{guardNone, 40, 41, 50, 51, StatePlainServerInitiate, ReasonNone},                  // Accept: PlainServerHello on HelloReceived
+	{guardNone, 41, 41, 51, 51, StateClosed, ReasonErrorReceived},                      // Accept: PlainServerHello on ErrorReceived
+	{guardNone, 41, 41, 51, 51, StateClosed, ReasonProtocolViolation},                  // Accept: PlainServerHello on ProtocolViolation
+	{guardNone, 41, 41, 51, 51, StateClosed, ReasonFrameTooLarge},                      // Accept: PlainServerHello on FrameTooLarge
+	{guardNone, 41, 41, 51, 51, StateClosed, ReasonPeerClosed},                         // Accept: PlainServerHello on PeerClosed
+	{guardNone, 41, 41, 51, 51, StateClosed, ReasonHandshakeTimeout},                   // Accept: PlainServerHello on HandshakeTimeout
+	{guardNone, 41, 41, 51, 51, StateClosed, ReasonKeepaliveFailed},                    // Accept: PlainServerHello on KeepaliveFailed
+	{guardNone, 41, 41, 51, 51, StateClosed, ReasonClosed},                             // Accept: PlainServerHello on Close
+	{guardNone, 41, 43, 53, 55, StateReady, ReasonNone},                                // Accept: PlainServerInitiate on InitiateReceived
+	{guardNone, 43, 43, 55, 55, StateClosed, ReasonErrorReceived},                      // Accept: PlainServerInitiate on ErrorReceived
+	{guardNone, 43, 43, 55, 55, StateClosed, ReasonProtocolViolation},                  // Accept: PlainServerInitiate on ProtocolViolation
+	{guardNone, 43, 43, 55, 55, StateClosed, ReasonFrameTooLarge},                      // Accept: PlainServerInitiate on FrameTooLarge
+	{guardNone, 43, 43, 55, 55, StateClosed, ReasonPeerClosed},                         // Accept: PlainServerInitiate on PeerClosed
+	{guardNone, 43, 43, 55, 55, StateClosed, ReasonHandshakeTimeout},                   // Accept: PlainServerInitiate on HandshakeTimeout
+	{guardNone, 43, 43, 55, 55, StateClosed, ReasonKeepaliveFailed},                    // Accept: PlainServerInitiate on KeepaliveFailed
+	{guardNone, 43, 43, 55, 55, StateClosed, ReasonClosed},                             // Accept: PlainServerInitiate on Close
+	{guardNone, 43, 43, 55, 56, StateTokenClientProof, ReasonNone},                     // Accept: TokenClientSalt on SaltReceived
+	{guardNone, 43, 43, 56, 56, StateClosed, ReasonErrorReceived},                      // Accept: TokenClientSalt on ErrorReceived
+	{guardNone, 43, 43, 56, 56, StateClosed, ReasonProtocolViolation},                  // Accept: TokenClientSalt on ProtocolViolation
+	{guardNone, 43, 43, 56, 56, StateClosed, ReasonFrameTooLarge},                      // Accept: TokenClientSalt on FrameTooLarge
+	{guardNone, 43, 43, 56, 56, StateClosed, ReasonPeerClosed},                         // Accept: TokenClientSalt on PeerClosed
+	{guardNone, 43, 43, 56, 56, StateClosed, ReasonHandshakeTimeout},                   // Accept: TokenClientSalt on HandshakeTimeout
+	{guardNone, 43, 43, 56, 56, StateClosed, ReasonKeepaliveFailed},                    // Accept: TokenClientSalt on KeepaliveFailed
+	{guardNone, 43, 43, 56, 56, StateClosed, ReasonClosed},                             // Accept: TokenClientSalt on Close
+	{guardNone, 43, 46, 59, 60, StateReady, ReasonNone},                                // Accept: TokenClientProof on ServerProofReceived
+	{guardNone, 46, 46, 60, 60, StateClosed, ReasonErrorReceived},                      // Accept: TokenClientProof on ErrorReceived
+	{guardNone, 46, 46, 60, 60, StateClosed, ReasonProtocolViolation},                  // Accept: TokenClientProof on ProtocolViolation
+	{guardNone, 46, 46, 60, 60, StateClosed, ReasonFrameTooLarge},                      // Accept: TokenClientProof on FrameTooLarge
+	{guardNone, 46, 46, 60, 60, StateClosed, ReasonPeerClosed},                         // Accept: TokenClientProof on PeerClosed
+	{guardNone, 46, 46, 60, 60, StateClosed, ReasonHandshakeTimeout},                   // Accept: TokenClientProof on HandshakeTimeout
+	{guardNone, 46, 46, 60, 60, StateClosed, ReasonKeepaliveFailed},                    // Accept: TokenClientProof on KeepaliveFailed
+	{guardNone, 46, 46, 60, 60, StateClosed, ReasonClosed},                             // Accept: TokenClientProof on Close
+	{guardNone, 46, 47, 61, 62, StateTokenServerProof, ReasonNone},                     // Accept: TokenServerRequest on SaltRequestReceived
+	{guardNone, 47, 47, 62, 62, StateClosed, ReasonErrorReceived},                      // Accept: TokenServerRequest on ErrorReceived
+	{guardNone, 47, 47, 62, 62, StateClosed, ReasonProtocolViolation},                  // Accept: TokenServerRequest on ProtocolViolation
+	{guardNone, 47, 47, 62, 62, StateClosed, ReasonFrameTooLarge},                      // Accept: TokenServerRequest on FrameTooLarge
+	{guardNone, 47, 47, 62, 62, StateClosed, ReasonPeerClosed},                         // Accept: TokenServerRequest on PeerClosed
+	{guardNone, 47, 47, 62, 62, StateClosed, ReasonHandshakeTimeout},                   // Accept: TokenServerRequest on HandshakeTimeout
+	{guardNone, 47, 47, 62, 62, StateClosed, ReasonKeepaliveFailed},                    // Accept: TokenServerRequest on KeepaliveFailed
+	{guardNone, 47, 47, 62, 62, StateClosed, ReasonClosed},                             // Accept: TokenServerRequest on Close
+	{guardNone, 47, 51, 66, 68, StateReady, ReasonNone},                                // Accept: TokenServerProof on ClientProofReceived
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonErrorReceived},                      // Accept: TokenServerProof on ErrorReceived
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonProtocolViolation},                  // Accept: TokenServerProof on ProtocolViolation
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonFrameTooLarge},                      // Accept: TokenServerProof on FrameTooLarge
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonPeerClosed},                         // Accept: TokenServerProof on PeerClosed
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonHandshakeTimeout},                   // Accept: TokenServerProof on HandshakeTimeout
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonKeepaliveFailed},                    // Accept: TokenServerProof on KeepaliveFailed
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonClosed},                             // Accept: TokenServerProof on Close
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonErrorReceived},                      // Accept: Ready on ErrorReceived
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonProtocolViolation},                  // Accept: Ready on ProtocolViolation
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonFrameTooLarge},                      // Accept: Ready on FrameTooLarge
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonPeerClosed},                         // Accept: Ready on PeerClosed
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonHeartbeatTimeout},                   // Accept: Ready on HeartbeatTimeout
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonKeepaliveFailed},                    // Accept: Ready on KeepaliveFailed
+	{guardNone, 51, 51, 68, 68, StateClosed, ReasonClosed},                             // Accept: Ready on Close
 }
 
 type cell struct{ lo, hi uint8 }
 
 var table = [NumRoles][NumStates][NumEvents]cell{
 	RoleConnect: {
-		StateIdle:          {EventDial: {0, 1}, EventClose: {1, 2}},
-		StateDialing:       {EventConnected: {2, 3}, EventConnectFailed: {3, 4}, EventClose: {4, 5}},
-		StateBackoff:       {EventRetryElapsed: {5, 6}, EventClose: {6, 7}},
-		StateGreeting:      {EventSignatureReceived: {7, 8}, EventErrorReceived: {8, 9}, EventProtocolViolation: {9, 10}, EventFrameTooLarge: {10, 11}, EventPeerClosed: {11, 12}, EventHandshakeTimeout: {12, 13}, EventKeepaliveFailed: {13, 14}, EventClose: {14, 15}},
-		StateGreetingBody:  {EventGreetingReceived: {15, 17}, EventErrorReceived: {17, 18}, EventProtocolViolation: {18, 19}, EventFrameTooLarge: {19, 20}, EventPeerClosed: {20, 21}, EventHandshakeTimeout: {21, 22}, EventKeepaliveFailed: {22, 23}, EventClose: {23, 24}},
-		StateNullPeerFirst: {EventReadyReceived: {24, 25}, EventReadyGraceElapsed: {25, 26}, EventErrorReceived: {26, 27}, EventProtocolViolation: {27, 28}, EventFrameTooLarge: {28, 29}, EventPeerClosed: {29, 30}, EventHandshakeTimeout: {30, 31}, EventKeepaliveFailed: {31, 32}, EventClose: {32, 33}},
-		StateNullReady:     {EventReadyReceived: {33, 34}, EventErrorReceived: {34, 35}, EventProtocolViolation: {35, 36}, EventFrameTooLarge: {36, 37}, EventPeerClosed: {37, 38}, EventHandshakeTimeout: {38, 39}, EventKeepaliveFailed: {39, 40}, EventClose: {40, 41}},
-		StateReady:         {EventErrorReceived: {41, 42}, EventProtocolViolation: {42, 43}, EventFrameTooLarge: {43, 44}, EventPeerClosed: {44, 45}, EventHeartbeatTimeout: {45, 46}, EventKeepaliveFailed: {46, 47}, EventClose: {47, 48}},
+		StateIdle:                {EventDial: {0, 1}, EventClose: {1, 2}},
+		StateDialing:             {EventConnected: {2, 3}, EventConnectFailed: {3, 4}, EventClose: {4, 5}},
+		StateBackoff:             {EventRetryElapsed: {5, 6}, EventClose: {6, 7}},
+		StateGreeting:            {EventSignatureReceived: {7, 8}, EventErrorReceived: {8, 9}, EventProtocolViolation: {9, 10}, EventFrameTooLarge: {10, 11}, EventPeerClosed: {11, 12}, EventHandshakeTimeout: {12, 13}, EventKeepaliveFailed: {13, 14}, EventClose: {14, 15}},
+		StateGreetingBody:        {EventGreetingReceived: {15, 21}, EventErrorReceived: {21, 22}, EventProtocolViolation: {22, 23}, EventFrameTooLarge: {23, 24}, EventPeerClosed: {24, 25}, EventHandshakeTimeout: {25, 26}, EventKeepaliveFailed: {26, 27}, EventClose: {27, 28}},
+		StateNullPeerFirst:       {EventReadyReceived: {28, 29}, EventReadyGraceElapsed: {29, 30}, EventErrorReceived: {30, 31}, EventProtocolViolation: {31, 32}, EventFrameTooLarge: {32, 33}, EventPeerClosed: {33, 34}, EventHandshakeTimeout: {34, 35}, EventKeepaliveFailed: {35, 36}, EventClose: {36, 37}},
+		StateNullReady:           {EventReadyReceived: {37, 38}, EventErrorReceived: {38, 39}, EventProtocolViolation: {39, 40}, EventFrameTooLarge: {40, 41}, EventPeerClosed: {41, 42}, EventHandshakeTimeout: {42, 43}, EventKeepaliveFailed: {43, 44}, EventClose: {44, 45}},
+		StatePlainClientWelcome:  {EventWelcomeReceived: {45, 46}, EventErrorReceived: {46, 47}, EventProtocolViolation: {47, 48}, EventFrameTooLarge: {48, 49}, EventPeerClosed: {49, 50}, EventHandshakeTimeout: {50, 51}, EventKeepaliveFailed: {51, 52}, EventClose: {52, 53}},
+		StatePlainClientReady:    {EventReadyReceived: {53, 54}, EventErrorReceived: {54, 55}, EventProtocolViolation: {55, 56}, EventFrameTooLarge: {56, 57}, EventPeerClosed: {57, 58}, EventHandshakeTimeout: {58, 59}, EventKeepaliveFailed: {59, 60}, EventClose: {60, 61}},
+		StatePlainServerHello:    {EventHelloReceived: {61, 62}, EventErrorReceived: {62, 63}, EventProtocolViolation: {63, 64}, EventFrameTooLarge: {64, 65}, EventPeerClosed: {65, 66}, EventHandshakeTimeout: {66, 67}, EventKeepaliveFailed: {67, 68}, EventClose: {68, 69}},
+		StatePlainServerInitiate: {EventInitiateReceived: {69, 70}, EventErrorReceived: {70, 71}, EventProtocolViolation: {71, 72}, EventFrameTooLarge: {72, 73}, EventPeerClosed: {73, 74}, EventHandshakeTimeout: {74, 75}, EventKeepaliveFailed: {75, 76}, EventClose: {76, 77}},
+		StateTokenClientSalt:     {EventSaltReceived: {77, 78}, EventErrorReceived: {78, 79}, EventProtocolViolation: {79, 80}, EventFrameTooLarge: {80, 81}, EventPeerClosed: {81, 82}, EventHandshakeTimeout: {82, 83}, EventKeepaliveFailed: {83, 84}, EventClose: {84, 85}},
+		StateTokenClientProof:    {EventServerProofReceived: {85, 86}, EventErrorReceived: {86, 87}, EventProtocolViolation: {87, 88}, EventFrameTooLarge: {88, 89}, EventPeerClosed: {89, 90}, EventHandshakeTimeout: {90, 91}, EventKeepaliveFailed: {91, 92}, EventClose: {92, 93}},
+		StateTokenServerRequest:  {EventSaltRequestReceived: {93, 94}, EventErrorReceived: {94, 95}, EventProtocolViolation: {95, 96}, EventFrameTooLarge: {96, 97}, EventPeerClosed: {97, 98}, EventHandshakeTimeout: {98, 99}, EventKeepaliveFailed: {99, 100}, EventClose: {100, 101}},
+		StateTokenServerProof:    {EventClientProofReceived: {101, 102}, EventErrorReceived: {102, 103}, EventProtocolViolation: {103, 104}, EventFrameTooLarge: {104, 105}, EventPeerClosed: {105, 106}, EventHandshakeTimeout: {106, 107}, EventKeepaliveFailed: {107, 108}, EventClose: {108, 109}},
+		StateReady:               {EventErrorReceived: {109, 110}, EventProtocolViolation: {110, 111}, EventFrameTooLarge: {111, 112}, EventPeerClosed: {112, 113}, EventHeartbeatTimeout: {113, 114}, EventKeepaliveFailed: {114, 115}, EventClose: {115, 116}},
 	},
 	RoleAccept: {
-		StateAccepted:     {EventStart: {48, 49}, EventErrorReceived: {49, 50}, EventProtocolViolation: {50, 51}, EventFrameTooLarge: {51, 52}, EventPeerClosed: {52, 53}, EventKeepaliveFailed: {53, 54}, EventClose: {54, 55}},
-		StateGreeting:     {EventSignatureReceived: {55, 56}, EventErrorReceived: {56, 57}, EventProtocolViolation: {57, 58}, EventFrameTooLarge: {58, 59}, EventPeerClosed: {59, 60}, EventHandshakeTimeout: {60, 61}, EventKeepaliveFailed: {61, 62}, EventClose: {62, 63}},
-		StateGreetingBody: {EventGreetingReceived: {63, 65}, EventErrorReceived: {65, 66}, EventProtocolViolation: {66, 67}, EventFrameTooLarge: {67, 68}, EventPeerClosed: {68, 69}, EventHandshakeTimeout: {69, 70}, EventKeepaliveFailed: {70, 71}, EventClose: {71, 72}},
-		StateNullReady:    {EventReadyReceived: {72, 73}, EventErrorReceived: {73, 74}, EventProtocolViolation: {74, 75}, EventFrameTooLarge: {75, 76}, EventPeerClosed: {76, 77}, EventHandshakeTimeout: {77, 78}, EventKeepaliveFailed: {78, 79}, EventClose: {79, 80}},
-		StateReady:        {EventErrorReceived: {80, 81}, EventProtocolViolation: {81, 82}, EventFrameTooLarge: {82, 83}, EventPeerClosed: {83, 84}, EventHeartbeatTimeout: {84, 85}, EventKeepaliveFailed: {85, 86}, EventClose: {86, 87}},
+		StateAccepted:            {EventStart: {116, 117}, EventErrorReceived: {117, 118}, EventProtocolViolation: {118, 119}, EventFrameTooLarge: {119, 120}, EventPeerClosed: {120, 121}, EventKeepaliveFailed: {121, 122}, EventClose: {122, 123}},
+		StateGreeting:            {EventSignatureReceived: {123, 124}, EventErrorReceived: {124, 125}, EventProtocolViolation: {125, 126}, EventFrameTooLarge: {126, 127}, EventPeerClosed: {127, 128}, EventHandshakeTimeout: {128, 129}, EventKeepaliveFailed: {129, 130}, EventClose: {130, 131}},
+		StateGreetingBody:        {EventGreetingReceived: {131, 137}, EventErrorReceived: {137, 138}, EventProtocolViolation: {138, 139}, EventFrameTooLarge: {139, 140}, EventPeerClosed: {140, 141}, EventHandshakeTimeout: {141, 142}, EventKeepaliveFailed: {142, 143}, EventClose: {143, 144}},
+		StateNullReady:           {EventReadyReceived: {144, 145}, EventErrorReceived: {145, 146}, EventProtocolViolation: {146, 147}, EventFrameTooLarge: {147, 148}, EventPeerClosed: {148, 149}, EventHandshakeTimeout: {149, 150}, EventKeepaliveFailed: {150, 151}, EventClose: {151, 152}},
+		StatePlainClientWelcome:  {EventWelcomeReceived: {152, 153}, EventErrorReceived: {153, 154}, EventProtocolViolation: {154, 155}, EventFrameTooLarge: {155, 156}, EventPeerClosed: {156, 157}, EventHandshakeTimeout: {157, 158}, EventKeepaliveFailed: {158, 159}, EventClose: {159, 160}},
+		StatePlainClientReady:    {EventReadyReceived: {160, 161}, EventErrorReceived: {161, 162}, EventProtocolViolation: {162, 163}, EventFrameTooLarge: {163, 164}, EventPeerClosed: {164, 165}, EventHandshakeTimeout: {165, 166}, EventKeepaliveFailed: {166, 167}, EventClose: {167, 168}},
+		StatePlainServerHello:    {EventHelloReceived: {168, 169}, EventErrorReceived: {169, 170}, EventProtocolViolation: {170, 171}, EventFrameTooLarge: {171, 172}, EventPeerClosed: {172, 173}, EventHandshakeTimeout: {173, 174}, EventKeepaliveFailed: {174, 175}, EventClose: {175, 176}},
+		StatePlainServerInitiate: {EventInitiateReceived: {176, 177}, EventErrorReceived: {177, 178}, EventProtocolViolation: {178, 179}, EventFrameTooLarge: {179, 180}, EventPeerClosed: {180, 181}, EventHandshakeTimeout: {181, 182}, EventKeepaliveFailed: {182, 183}, EventClose: {183, 184}},
+		StateTokenClientSalt:     {EventSaltReceived: {184, 185}, EventErrorReceived: {185, 186}, EventProtocolViolation: {186, 187}, EventFrameTooLarge: {187, 188}, EventPeerClosed: {188, 189}, EventHandshakeTimeout: {189, 190}, EventKeepaliveFailed: {190, 191}, EventClose: {191, 192}},
+		StateTokenClientProof:    {EventServerProofReceived: {192, 193}, EventErrorReceived: {193, 194}, EventProtocolViolation: {194, 195}, EventFrameTooLarge: {195, 196}, EventPeerClosed: {196, 197}, EventHandshakeTimeout: {197, 198}, EventKeepaliveFailed: {198, 199}, EventClose: {199, 200}},
+		StateTokenServerRequest:  {EventSaltRequestReceived: {200, 201}, EventErrorReceived: {201, 202}, EventProtocolViolation: {202, 203}, EventFrameTooLarge: {203, 204}, EventPeerClosed: {204, 205}, EventHandshakeTimeout: {205, 206}, EventKeepaliveFailed: {206, 207}, EventClose: {207, 208}},
+		StateTokenServerProof:    {EventClientProofReceived: {208, 209}, EventErrorReceived: {209, 210}, EventProtocolViolation: {210, 211}, EventFrameTooLarge: {211, 212}, EventPeerClosed: {212, 213}, EventHandshakeTimeout: {213, 214}, EventKeepaliveFailed: {214, 215}, EventClose: {215, 216}},
+		StateReady:               {EventErrorReceived: {216, 217}, EventProtocolViolation: {217, 218}, EventFrameTooLarge: {218, 219}, EventPeerClosed: {219, 220}, EventHeartbeatTimeout: {220, 221}, EventKeepaliveFailed: {221, 222}, EventClose: {222, 223}},
 	},
 }
 

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,6 +13,7 @@ import (
 type okHooks struct {
 	deny map[string]bool
 	ran  []string
+	mech string // "", or the mechanism arm to take: PlainClient, TokenServer, …
 }
 
 func (h *okHooks) g(name string) bool    { return !h.deny[name] }
@@ -28,16 +30,32 @@ func (h *okHooks) SignatureValid() bool { return h.g("SignatureValid") }
 func (h *okHooks) VersionSupported() bool {
 	return h.g("VersionSupported")
 }
-func (h *okHooks) MechanismMatches() bool     { return h.g("MechanismMatches") }
-func (h *okHooks) MechanismIsNull() bool      { return h.g("MechanismIsNull") }
-func (h *okHooks) SocketTypeCompatible() bool { return h.g("SocketTypeCompatible") }
-func (h *okHooks) IdentityValid() bool        { return h.g("IdentityValid") }
-func (h *okHooks) StartDial()                 { h.ran = append(h.ran, "StartDial") }
-func (h *okHooks) SendGreeting()              { h.ran = append(h.ran, "SendGreeting") }
-func (h *okHooks) SendGreetingRest()          { h.ran = append(h.ran, "SendGreetingRest") }
-func (h *okHooks) SendReady()                 { h.ran = append(h.ran, "SendReady") }
-func (h *okHooks) SendError()                 { h.ran = append(h.ran, "SendError") }
-func (h *okHooks) HandshakeSucceeded()        { h.ran = append(h.ran, "HandshakeSucceeded") }
+func (h *okHooks) MechanismMatches() bool       { return h.g("MechanismMatches") }
+func (h *okHooks) MechanismIsNull() bool        { return h.mech == "" && h.g("MechanismIsNull") }
+func (h *okHooks) SocketTypeCompatible() bool   { return h.g("SocketTypeCompatible") }
+func (h *okHooks) IdentityValid() bool          { return h.g("IdentityValid") }
+func (h *okHooks) MechanismIsPlainClient() bool { return h.mech == "PlainClient" }
+func (h *okHooks) MechanismIsPlainServer() bool { return h.mech == "PlainServer" }
+func (h *okHooks) MechanismIsTokenClient() bool { return h.mech == "TokenClient" }
+func (h *okHooks) MechanismIsTokenServer() bool { return h.mech == "TokenServer" }
+func (h *okHooks) CredentialsAccepted() bool    { return h.g("CredentialsAccepted") }
+func (h *okHooks) KeyKnown() bool               { return h.g("KeyKnown") }
+func (h *okHooks) ClientProofValid() bool       { return h.g("ClientProofValid") }
+func (h *okHooks) Authorized() bool             { return h.g("Authorized") }
+func (h *okHooks) ServerProofValid() bool       { return h.g("ServerProofValid") }
+func (h *okHooks) SendHello()                   { h.ran = append(h.ran, "SendHello") }
+func (h *okHooks) SendWelcome()                 { h.ran = append(h.ran, "SendWelcome") }
+func (h *okHooks) SendInitiate()                { h.ran = append(h.ran, "SendInitiate") }
+func (h *okHooks) SendSaltRequest()             { h.ran = append(h.ran, "SendSaltRequest") }
+func (h *okHooks) SendSalt()                    { h.ran = append(h.ran, "SendSalt") }
+func (h *okHooks) SendClientProof()             { h.ran = append(h.ran, "SendClientProof") }
+func (h *okHooks) SendServerProof()             { h.ran = append(h.ran, "SendServerProof") }
+func (h *okHooks) StartDial()                   { h.ran = append(h.ran, "StartDial") }
+func (h *okHooks) SendGreeting()                { h.ran = append(h.ran, "SendGreeting") }
+func (h *okHooks) SendGreetingRest()            { h.ran = append(h.ran, "SendGreetingRest") }
+func (h *okHooks) SendReady()                   { h.ran = append(h.ran, "SendReady") }
+func (h *okHooks) SendError()                   { h.ran = append(h.ran, "SendError") }
+func (h *okHooks) HandshakeSucceeded()          { h.ran = append(h.ran, "HandshakeSucceeded") }
 
 func fireAll(t *testing.T, m *Machine, evs ...Event) {
 	t.Helper()
@@ -120,6 +138,22 @@ func (nopHooks) MechanismMatches() bool          { return true }
 func (nopHooks) MechanismIsNull() bool           { return true }
 func (nopHooks) SocketTypeCompatible() bool      { return true }
 func (nopHooks) IdentityValid() bool             { return true }
+func (nopHooks) MechanismIsPlainClient() bool    { return false }
+func (nopHooks) MechanismIsPlainServer() bool    { return false }
+func (nopHooks) MechanismIsTokenClient() bool    { return false }
+func (nopHooks) MechanismIsTokenServer() bool    { return false }
+func (nopHooks) CredentialsAccepted() bool       { return true }
+func (nopHooks) KeyKnown() bool                  { return true }
+func (nopHooks) ClientProofValid() bool          { return true }
+func (nopHooks) Authorized() bool                { return true }
+func (nopHooks) ServerProofValid() bool          { return true }
+func (nopHooks) SendHello()                      {}
+func (nopHooks) SendWelcome()                    {}
+func (nopHooks) SendInitiate()                   {}
+func (nopHooks) SendSaltRequest()                {}
+func (nopHooks) SendSalt()                       {}
+func (nopHooks) SendClientProof()                {}
+func (nopHooks) SendServerProof()                {}
 func (nopHooks) StartDial()                      {}
 func (nopHooks) SendGreeting()                   {}
 func (nopHooks) SendGreetingRest()               {}
@@ -205,6 +239,59 @@ func TestEveryFailedCheckCloses(t *testing.T) {
 		got.State, got.Actions = m.State().String(), h.ran
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s, deny %s (-want +got):\n%s", tc.role, tc.deny, diff)
+		}
+	}
+}
+
+func TestMechanismPaths(t *testing.T) {
+	connect := []Event{EventDial, EventConnected, EventSignatureReceived, EventGreetingReceived}
+	accept := []Event{EventStart, EventSignatureReceived, EventGreetingReceived}
+	tests := []struct {
+		role   Role
+		mech   string
+		events []Event
+		deny   string
+		want   Reason // ReasonNone: reaches Ready
+		acts   []string
+	}{
+		{RoleConnect, "PlainClient", append(connect, EventWelcomeReceived, EventReadyReceived), "", ReasonNone,
+			[]string{"StartDial", "SendGreeting", "SendGreetingRest", "SendHello", "SendInitiate", "HandshakeSucceeded"}},
+		{RoleAccept, "PlainServer", append(accept, EventHelloReceived, EventInitiateReceived), "", ReasonNone,
+			[]string{"SendGreeting", "SendGreetingRest", "SendWelcome", "SendReady", "HandshakeSucceeded"}},
+		{RoleAccept, "PlainServer", append(accept, EventHelloReceived), "CredentialsAccepted", ReasonAuthFailed,
+			[]string{"SendGreeting", "SendGreetingRest", "SendError"}},
+		{RoleConnect, "TokenClient", append(connect, EventSaltReceived, EventServerProofReceived), "", ReasonNone,
+			[]string{"StartDial", "SendGreeting", "SendGreetingRest", "SendSaltRequest", "SendClientProof", "HandshakeSucceeded"}},
+		{RoleConnect, "TokenClient", append(connect, EventSaltReceived, EventServerProofReceived), "ServerProofValid", ReasonServerNotAuthentic,
+			[]string{"StartDial", "SendGreeting", "SendGreetingRest", "SendSaltRequest", "SendClientProof", "SendError"}},
+		{RoleAccept, "TokenServer", append(accept, EventSaltRequestReceived, EventClientProofReceived), "", ReasonNone,
+			[]string{"SendGreeting", "SendGreetingRest", "SendSalt", "SendServerProof", "HandshakeSucceeded"}},
+		{RoleAccept, "TokenServer", append(accept, EventSaltRequestReceived), "KeyKnown", ReasonAuthFailed,
+			[]string{"SendGreeting", "SendGreetingRest", "SendError"}},
+		{RoleAccept, "TokenServer", append(accept, EventSaltRequestReceived, EventClientProofReceived), "ClientProofValid", ReasonAuthFailed,
+			[]string{"SendGreeting", "SendGreetingRest", "SendSalt", "SendError"}},
+		{RoleAccept, "TokenServer", append(accept, EventSaltRequestReceived, EventClientProofReceived), "Authorized", ReasonAuthFailed,
+			[]string{"SendGreeting", "SendGreetingRest", "SendSalt", "SendError"}},
+	}
+	for _, tt := range tests {
+		h := &okHooks{mech: tt.mech, deny: map[string]bool{tt.deny: true}}
+		m := New(tt.role, h)
+		var err error
+		for _, e := range tt.events {
+			if err = m.Fire(e); err != nil {
+				break
+			}
+		}
+		name := fmt.Sprintf("%s %s deny %q", tt.role, tt.mech, tt.deny)
+		if tt.want == ReasonNone {
+			if err != nil || m.State() != StateReady {
+				t.Errorf("%s: ended in %s with %v, want Ready", name, m.State(), err)
+			}
+		} else if !errors.Is(err, tt.want) || !m.Reason().Fatal() {
+			t.Errorf("%s: got %v in %s, want fatal %s", name, err, m.State(), tt.want.String())
+		}
+		if diff := cmp.Diff(tt.acts, h.ran); diff != "" {
+			t.Errorf("%s: actions (-want +got):\n%s", name, diff)
 		}
 	}
 }

@@ -242,6 +242,9 @@ func TestMarkdownSections(t *testing.T) {
 	for _, c := range spec.Handshake.Commands {
 		want = append(want, "### "+c.Name)
 	}
+	for _, sec := range spec.Handshake.Sections {
+		want = append(want, "## "+sec.Title)
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("headings (-want +got):\n%s", diff)
 	}

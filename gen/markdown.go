@@ -39,6 +39,9 @@ func Markdown(s *spec.Spec) ([]byte, error) {
 	}
 	vocabulary(b, x)
 	wireLayout(b, x)
+	for _, sec := range x.Sections {
+		fmt.Fprintf(b, "\n## %s\n\n%s\n", sec.Title, sec.Text)
+	}
 	return []byte(b.String()), nil
 }
 

@@ -16,5 +16,5 @@ func (p *dealerPattern) send(ctx context.Context, m Msg) error {
 }
 func (p *dealerPattern) recv(ctx context.Context) (Msg, error) {
 	in, err := p.lb.s.recvQueue(ctx)
-	return Msg{Frames: in.frames}, err
+	return in.msg(), err
 }

@@ -24,6 +24,7 @@ type options struct {
 	routerMandatory  bool
 	heartbeat        transport.Heartbeat
 	keepAlive        transport.KeepAlive
+	security         transport.Security
 	gate             *transport.Gate
 	gateOpts         []func(*transport.Gate) error // applied in order by New (gate.go)
 }
@@ -120,4 +121,45 @@ func WithTCPKeepAlive(idle, interval time.Duration, count int) Option {
 // (libzmq's ZMQ_TCP_KEEPALIVE=0).
 func WithoutTCPKeepAlive() Option {
 	return func(o *options) { o.keepAlive = transport.KeepAlive{Mode: transport.KeepAliveOff} }
+}
+
+// WithPlainClient authenticates to a PLAIN server with a user name and
+// password (libzmq's ZMQ_PLAIN_USERNAME and ZMQ_PLAIN_PASSWORD). PLAIN
+// sends them in clear: prefer WithTokenClient between our own peers.
+func WithPlainClient(username string, password []byte) Option {
+	return func(o *options) {
+		o.security = transport.Security{Mechanism: transport.MechanismPlain, Username: username, Password: append(transport.Secret(nil), password...)}
+	}
+}
+
+// WithPlainServer makes the socket a PLAIN server (ZMQ_PLAIN_SERVER) whose
+// authenticator decides every login; a *transport.TokenTable checks user
+// names as key ids and passwords as tokens. A client refused gets ERROR
+// "400", as from libzmq.
+func WithPlainServer(auth transport.Authenticator) Option {
+	return func(o *options) {
+		o.security = transport.Security{Mechanism: transport.MechanismPlain, Server: true, Authenticator: auth}
+	}
+}
+
+// WithTokenClient authenticates to a TOKEN-HMAC server by proving it holds
+// the token for keyID, without sending it, and requires the server to
+// prove the same (see docs/handshake.md for the protocol and its threat
+// model). Tokens are at least 16 random bytes.
+func WithTokenClient(keyID string, token []byte) Option {
+	return func(o *options) {
+		o.security = transport.Security{Mechanism: transport.MechanismToken, KeyID: keyID, Token: append(transport.Secret(nil), token...)}
+	}
+}
+
+// WithTokenServer makes the socket a TOKEN-HMAC server holding tokens. If
+// tokens is also a transport.Authenticator (a *transport.TokenTable is),
+// it decides who a proven key id is and whether it may connect.
+func WithTokenServer(tokens transport.TokenSource) Option {
+	return func(o *options) {
+		o.security = transport.Security{Mechanism: transport.MechanismToken, Server: true, Tokens: tokens}
+		if a, ok := tokens.(transport.Authenticator); ok {
+			o.security.Authenticator = a
+		}
+	}
 }

@@ -30,5 +30,5 @@ func (p *pairPattern) send(ctx context.Context, m Msg) error {
 }
 func (p *pairPattern) recv(ctx context.Context) (Msg, error) {
 	in, err := p.s.recvQueue(ctx)
-	return Msg{Frames: in.frames}, err
+	return in.msg(), err
 }

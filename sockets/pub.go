@@ -120,5 +120,5 @@ func (p *pubPattern) recv(ctx context.Context) (Msg, error) {
 		return Msg{}, ErrNotSupported
 	}
 	in, err := p.s.recvQueue(ctx)
-	return Msg{Frames: in.frames}, err
+	return in.msg(), err
 }

@@ -13,5 +13,5 @@ func (p *pullPattern) incoming(from *peer, frames [][]byte) (inbound, bool) {
 func (p *pullPattern) send(context.Context, Msg) error { return ErrNotSupported }
 func (p *pullPattern) recv(ctx context.Context) (Msg, error) {
 	in, err := p.s.recvQueue(ctx)
-	return Msg{Frames: in.frames}, err
+	return in.msg(), err
 }

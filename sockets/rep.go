@@ -51,7 +51,8 @@ func (p *repPattern) recv(ctx context.Context) (Msg, error) {
 	p.mu.Lock()
 	p.replying, p.to, p.envelope = true, in.p, in.frames[:split]
 	p.mu.Unlock()
-	return Msg{Frames: in.frames[split:]}, nil
+	in.frames = in.frames[split:]
+	return in.msg(), nil
 }
 
 func (p *repPattern) send(ctx context.Context, m Msg) error {

@@ -63,6 +63,6 @@ func (p *reqPattern) recv(ctx context.Context) (Msg, error) {
 		p.mu.Lock()
 		p.waiting = nil
 		p.mu.Unlock()
-		return Msg{Frames: in.frames}, nil
+		return in.msg(), nil
 	}
 }

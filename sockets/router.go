@@ -53,7 +53,7 @@ func (r *routerPattern) incoming(from *peer, frames [][]byte) (inbound, bool) {
 
 func (r *routerPattern) recv(ctx context.Context) (Msg, error) {
 	in, err := r.s.recvQueue(ctx)
-	return Msg{Frames: in.frames}, err
+	return in.msg(), err
 }
 
 func (r *routerPattern) send(ctx context.Context, m Msg) error {

@@ -57,6 +57,10 @@ var (
 // Msg is a multipart message.
 type Msg struct {
 	Frames [][]byte
+	// UserID names the authenticated peer a received message came from
+	// (PLAIN or TOKEN-HMAC; libzmq's "User-Id" message property). Empty
+	// with NULL and on messages to send.
+	UserID string
 }
 
 // NewMsg returns a message of the given frames.
@@ -101,6 +105,15 @@ type inbound struct {
 	frames [][]byte
 }
 
+// msg is what Recv returns for in.
+func (in inbound) msg() Msg {
+	m := Msg{Frames: in.frames}
+	if in.p != nil {
+		m.UserID = in.p.c.UserID()
+	}
+	return m
+}
+
 // peer is one attached connection.
 type peer struct {
 	c  *transport.Conn
@@ -134,6 +147,9 @@ func New(t Type, opts ...Option) (*Socket, error) {
 	for _, f := range opts {
 		f(&o)
 	}
+	if err := o.security.Validate(); err != nil {
+		return nil, err
+	}
 	s := &Socket{
 		typ: t, opts: o,
 		in:         make(chan inbound, max(o.recvHWM, 1)),
@@ -150,7 +166,7 @@ func New(t Type, opts ...Option) (*Socket, error) {
 	s.cfg = transport.Config{
 		SocketType: t, Identity: o.identity, MaxMsgSize: o.maxMsgSize,
 		HandshakeTimeout: o.handshakeTimeout, ReconnectIvl: o.reconnectIvl, ReconnectIvlMax: o.reconnectIvlMax,
-		SendQueue: o.sendHWM, Gate: gate, Handler: handler{s}, Monitor: s.monitor, Heartbeat: o.heartbeat, KeepAlive: o.keepAlive,
+		SendQueue: o.sendHWM, Gate: gate, Handler: handler{s}, Monitor: s.monitor, Heartbeat: o.heartbeat, KeepAlive: o.keepAlive, Security: o.security,
 	}
 	switch t {
 	case PAIR:

@@ -45,7 +45,7 @@ func (p *subPattern) incoming(from *peer, frames [][]byte) (inbound, bool) {
 
 func (p *subPattern) recv(ctx context.Context) (Msg, error) {
 	in, err := p.s.recvQueue(ctx)
-	return Msg{Frames: in.frames}, err
+	return in.msg(), err
 }
 
 // send is XSUB's: a message starting with 1 or 0 is a subscription or a

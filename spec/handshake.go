@@ -5,6 +5,8 @@ const (
 	refGreeting  = "RFC 37 §Version Negotiation"
 	refMechanism = "RFC 37 §Authentication and Confidentiality"
 	refNull      = "RFC 37 §The NULL Security Mechanism"
+	refPlain     = "RFC 24 §The PLAIN Mechanism"
+	refToken     = "docs/handshake.md §TOKEN-HMAC (this project)"
 	refMetadata  = "RFC 37 §Connection Metadata"
 	refSemantics = "RFC 37 §Socket Semantics"
 	refErrors    = "RFC 37 §Error Handling"
@@ -48,6 +50,14 @@ var Handshake = Spec{
 		{Name: "GreetingBody", Conn: true, Doc: "The peer's signature and version are good; waiting for the rest of its 64-byte greeting."},
 		{Name: "NullPeerFirst", Conn: true, Doc: "NULL mechanism, connecting side: waiting for the peer's READY before sending ours, for at most the ready grace. A libzmq peer that refuses our socket type closes without a word once it reads our READY; reading its READY first lets us name the refusal, and not retry it, instead of seeing a bare EOF."},
 		{Name: "NullReady", Conn: true, Doc: "NULL mechanism: our READY is queued; waiting for the peer's READY."},
+		{Name: "PlainClientWelcome", Conn: true, Doc: "PLAIN client: HELLO (user name and password) sent; waiting for WELCOME."},
+		{Name: "PlainClientReady", Conn: true, Doc: "PLAIN client: INITIATE (our metadata) sent; waiting for the server's READY."},
+		{Name: "PlainServerHello", Conn: true, Doc: "PLAIN server: waiting for the client's HELLO."},
+		{Name: "PlainServerInitiate", Conn: true, Doc: "PLAIN server: credentials accepted and WELCOME sent; waiting for INITIATE."},
+		{Name: "TokenClientSalt", Conn: true, Doc: "TOKEN-HMAC client: SALTREQUEST (key id and our nonce) sent; waiting for the server's salt."},
+		{Name: "TokenClientProof", Conn: true, Doc: "TOKEN-HMAC client: CLIENTPROOF sent; waiting for the server to prove it holds the token too."},
+		{Name: "TokenServerRequest", Conn: true, Doc: "TOKEN-HMAC server: waiting for the client's SALTREQUEST."},
+		{Name: "TokenServerProof", Conn: true, Doc: "TOKEN-HMAC server: a fresh salt sent; waiting for the client's proof."},
 		{Name: "Ready", Doc: "Handshake complete: the connection carries messages.", Ready: true, Conn: true},
 		{Name: "Closed", Doc: "Accept side: the connection is closed and its slot freed.", Final: true},
 		{Name: "Stopped", Doc: "Connect side: closed for good (fatal reason, or the socket closed or disconnected the endpoint).", Final: true},
@@ -62,6 +72,13 @@ var Handshake = Spec{
 		{Name: "GreetingReceived", Doc: "The rest of the peer's greeting arrived and parsed."},
 		{Name: "ReadyReceived", Doc: "A READY command with well-formed metadata arrived."},
 		{Name: "ReadyGraceElapsed", Doc: "The peer sent no READY within the ready grace; we send ours first."},
+		{Name: "HelloReceived", Doc: "A well-formed PLAIN HELLO arrived."},
+		{Name: "WelcomeReceived", Doc: "A PLAIN WELCOME (empty) arrived."},
+		{Name: "InitiateReceived", Doc: "A PLAIN INITIATE with well-formed metadata arrived."},
+		{Name: "SaltRequestReceived", Doc: "A well-formed TOKEN-HMAC SALTREQUEST arrived."},
+		{Name: "SaltReceived", Doc: "A well-formed TOKEN-HMAC SALT arrived."},
+		{Name: "ClientProofReceived", Doc: "A well-formed TOKEN-HMAC CLIENTPROOF arrived."},
+		{Name: "ServerProofReceived", Doc: "A well-formed TOKEN-HMAC SERVERPROOF arrived."},
 		{Name: "ErrorReceived", Doc: "An ERROR command arrived."},
 		{Name: "ProtocolViolation", Doc: "The peer sent bytes the codec rejects, or a command or message not valid in this state."},
 		{Name: "FrameTooLarge", Doc: "A frame header declared a size above the maximum message size."},
@@ -80,7 +97,16 @@ var Handshake = Spec{
 		{Name: "SignatureValid", Doc: "Byte 0 is 0xFF and byte 9 has its low bit set: the peer speaks ZMTP 2.0 or later, not HTTP or noise."},
 		{Name: "VersionSupported", Doc: "The peer's major version is 3 or more (ZMTP 1.0 and 2.0 are refused)."},
 		{Name: "MechanismMatches", Doc: "The peer's mechanism name equals ours."},
-		{Name: "MechanismIsNull", Doc: "The negotiated mechanism is NULL."},
+		{Name: "MechanismIsNull", Doc: "Our mechanism is NULL."},
+		{Name: "MechanismIsPlainClient", Doc: "Our mechanism is PLAIN and we are its client (we hold a user name and password)."},
+		{Name: "MechanismIsPlainServer", Doc: "Our mechanism is PLAIN and we are its server (we have an authenticator)."},
+		{Name: "MechanismIsTokenClient", Doc: "Our mechanism is TOKEN-HMAC and we are its client (we hold a key id and its token)."},
+		{Name: "MechanismIsTokenServer", Doc: "Our mechanism is TOKEN-HMAC and we are its server (we hold a token table)."},
+		{Name: "CredentialsAccepted", Doc: "The authenticator accepts the PLAIN user name and password (ZAP status 200)."},
+		{Name: "KeyKnown", Doc: "The server holds a token for the key id the client named."},
+		{Name: "ClientProofValid", Doc: "The client's HMAC equals the one computed with the token over this connection's transcript (compared in constant time)."},
+		{Name: "Authorized", Doc: "The authenticator accepts the proven key id (ZAP status 200); it also names the user id."},
+		{Name: "ServerProofValid", Doc: "The server's HMAC proves it holds the same token and saw the same transcript and our proof."},
 		{Name: "SocketTypeCompatible", Doc: "The peer's Socket-Type is a valid partner of ours."},
 		{Name: "IdentityValid", Doc: "The peer's Identity, if any, is at most 255 bytes and does not start with a zero byte."},
 	},
@@ -89,7 +115,14 @@ var Handshake = Spec{
 		{Name: "SendGreeting", Doc: "Queue the first 11 bytes of our greeting (signature and major version); they are flushed before anything is read."},
 		{Name: "SendGreetingRest", Doc: "Queue the other 53 bytes of our greeting, once the peer's signature is good. libzmq does the same: a libzmq peer that reads a wrong mechanism closes at once, so a peer that sent all 64 bytes first would see only EOF, not the peer's mechanism."},
 		{Name: "SendReady", Doc: "Queue a READY command with our Socket-Type (and Identity where the socket type sends one)."},
-		{Name: "SendError", Doc: "Queue an ERROR command whose reason says why we refuse the peer."},
+		{Name: "SendError", Doc: "Queue an ERROR command whose reason says why we refuse the peer (for a refused login, the ZAP status code, as libzmq sends)."},
+		{Name: "SendHello", Doc: "PLAIN client: queue HELLO with our user name and password."},
+		{Name: "SendWelcome", Doc: "PLAIN server: queue WELCOME."},
+		{Name: "SendInitiate", Doc: "PLAIN client: queue INITIATE with our metadata."},
+		{Name: "SendSaltRequest", Doc: "TOKEN-HMAC client: draw a nonce from crypto/rand and queue SALTREQUEST with our key id and the nonce."},
+		{Name: "SendSalt", Doc: "TOKEN-HMAC server: draw a fresh salt from crypto/rand and queue SALT."},
+		{Name: "SendClientProof", Doc: "TOKEN-HMAC client: queue CLIENTPROOF, our HMAC over the transcript and our metadata, with the metadata."},
+		{Name: "SendServerProof", Doc: "TOKEN-HMAC server: queue SERVERPROOF, our HMAC over the transcript, the client's proof and our metadata, with the metadata."},
 		{Name: "HandshakeSucceeded", Doc: "Record the peer's metadata and report the handshake as succeeded."},
 	},
 	Reasons: []Reason{
@@ -106,6 +139,8 @@ var Handshake = Spec{
 		{Name: "BadIdentity", Doc: "The peer's Identity is invalid.", Fatal: true},
 		{Name: "ErrorReceived", Doc: "The peer sent ERROR; libzmq does not retry with the same settings.", Fatal: true},
 		{Name: "ProtocolViolation", Doc: "The peer broke the protocol (malformed frame, command or metadata; a command out of place).", Fatal: true},
+		{Name: "AuthFailed", Doc: "The peer's credentials were refused: a wrong password or token, an unknown key id, a proof that does not match, or the authenticator said no.", Fatal: true},
+		{Name: "ServerNotAuthentic", Doc: "The server could not prove it holds the token: an impostor, or a different token under the same key id.", Fatal: true},
 		{Name: "FrameTooLarge", Doc: "The peer declared a frame larger than the maximum message size.", Fatal: true},
 		{Name: "PeerClosed", Doc: "The connection ended (EOF, reset, write failure)."},
 		{Name: "HandshakeTimeout", Doc: "The handshake did not complete in time."},
@@ -145,7 +180,60 @@ var Handshake = Spec{
 		{Roles: []string{RoleConnect}, From: "GreetingBody", On: "GreetingReceived", When: "MechanismIsNull",
 			Checks: []Check{{Guard: "MechanismMatches", Reason: "MechanismMismatch"}},
 			To:     "NullPeerFirst", Ref: refNull},
+		{From: "GreetingBody", On: "GreetingReceived", When: "MechanismIsPlainClient",
+			Checks: []Check{{Guard: "MechanismMatches", Reason: "MechanismMismatch"}},
+			Do:     []string{"SendHello"}, To: "PlainClientWelcome", Ref: refPlain},
+		{From: "GreetingBody", On: "GreetingReceived", When: "MechanismIsPlainServer",
+			Checks: []Check{{Guard: "MechanismMatches", Reason: "MechanismMismatch"}},
+			To:     "PlainServerHello", Ref: refPlain},
+		{From: "GreetingBody", On: "GreetingReceived", When: "MechanismIsTokenClient",
+			Checks: []Check{{Guard: "MechanismMatches", Reason: "MechanismMismatch"}},
+			Do:     []string{"SendSaltRequest"}, To: "TokenClientSalt", Ref: refToken},
+		{From: "GreetingBody", On: "GreetingReceived", When: "MechanismIsTokenServer",
+			Checks: []Check{{Guard: "MechanismMatches", Reason: "MechanismMismatch"}},
+			To:     "TokenServerRequest", Ref: refToken},
 		{From: "GreetingBody", On: "GreetingReceived", Close: "MechanismMismatch", Ref: refMechanism},
+
+		// PLAIN (RFC 24): HELLO, WELCOME, INITIATE, READY; ERROR when the
+		// server refuses.
+		{From: "PlainServerHello", On: "HelloReceived",
+			Checks: []Check{{Guard: "CredentialsAccepted", Reason: "AuthFailed", Else: []string{"SendError"}}},
+			Do:     []string{"SendWelcome"}, To: "PlainServerInitiate", Ref: refPlain},
+		{From: "PlainClientWelcome", On: "WelcomeReceived", Do: []string{"SendInitiate"}, To: "PlainClientReady", Ref: refPlain},
+		{From: "PlainServerInitiate", On: "InitiateReceived",
+			Checks: []Check{
+				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
+				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
+			},
+			Do: []string{"SendReady", "HandshakeSucceeded"}, To: "Ready", Ref: refPlain},
+		{From: "PlainClientReady", On: "ReadyReceived",
+			Checks: []Check{
+				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
+				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
+			},
+			Do: []string{"HandshakeSucceeded"}, To: "Ready", Ref: refPlain},
+
+		// TOKEN-HMAC: the token never crosses the wire; both sides prove
+		// they hold it over a transcript with a fresh server salt.
+		{From: "TokenServerRequest", On: "SaltRequestReceived",
+			Checks: []Check{{Guard: "KeyKnown", Reason: "AuthFailed", Else: []string{"SendError"}}},
+			Do:     []string{"SendSalt"}, To: "TokenServerProof", Ref: refToken},
+		{From: "TokenClientSalt", On: "SaltReceived", Do: []string{"SendClientProof"}, To: "TokenClientProof", Ref: refToken},
+		{From: "TokenServerProof", On: "ClientProofReceived",
+			Checks: []Check{
+				{Guard: "ClientProofValid", Reason: "AuthFailed", Else: []string{"SendError"}},
+				{Guard: "Authorized", Reason: "AuthFailed", Else: []string{"SendError"}},
+				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
+				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
+			},
+			Do: []string{"SendServerProof", "HandshakeSucceeded"}, To: "Ready", Ref: refToken},
+		{From: "TokenClientProof", On: "ServerProofReceived",
+			Checks: []Check{
+				{Guard: "ServerProofValid", Reason: "ServerNotAuthentic", Else: []string{"SendError"}},
+				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
+				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
+			},
+			Do: []string{"HandshakeSucceeded"}, To: "Ready", Ref: refToken},
 
 		// NULL mechanism: READY both ways; the connecting side answers the
 		// peer's READY, or sends its own when the grace runs out.
@@ -176,6 +264,14 @@ var Handshake = Spec{
 		{From: "GreetingBody", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
 		{From: "NullPeerFirst", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
 		{From: "NullReady", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "PlainClientWelcome", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "PlainClientReady", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "PlainServerHello", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "PlainServerInitiate", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "TokenClientSalt", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "TokenClientProof", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "TokenServerRequest", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "TokenServerProof", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
 
 		// Liveness: a silent peer is dead; the connecting side reconnects.
 		{From: "Ready", On: "HeartbeatTimeout", Close: "HeartbeatTimeout", Ref: refHeartbeat},
@@ -238,5 +334,47 @@ var Handshake = Spec{
 				{Name: "ttl", Size: "2", Doc: "PING only: deciseconds, big-endian"},
 				{Name: "context", Size: "0–16", Doc: "PONG echoes the PING's context"},
 			}},
+		{Name: "HELLO (PLAIN)", Ref: refPlain, Doc: "PLAIN client's credentials, in clear. The server answers WELCOME, or ERROR with a ZAP status code.",
+			Fields: []Field{
+				{Name: "name", Size: "1+5", Doc: "\"HELLO\""},
+				{Name: "username-len", Size: "1", Doc: "0–255"},
+				{Name: "username", Size: "username-len", Doc: "the user name (our token tables use it as the key id)"},
+				{Name: "password-len", Size: "1", Doc: "0–255; nothing may follow the password"},
+				{Name: "password", Size: "password-len", Doc: "the password (the token)"},
+			}},
+		{Name: "WELCOME / INITIATE (PLAIN)", Ref: refPlain, Doc: "WELCOME has no body; INITIATE carries the client's metadata, and the server answers READY with its own.",
+			Fields: []Field{
+				{Name: "name", Size: "1+7 or 1+8", Doc: "\"WELCOME\" or \"INITIATE\""},
+				{Name: "metadata", Size: "n", Doc: "INITIATE only: as in READY"},
+			}},
+		{Name: "SALTREQUEST (TOKEN-HMAC)", Ref: refToken, Doc: "The client's first command: which token it will prove, and its own nonce.",
+			Fields: []Field{
+				{Name: "name", Size: "1+11", Doc: "\"SALTREQUEST\""},
+				{Name: "version", Size: "1", Doc: "1"},
+				{Name: "keyid-len", Size: "1", Doc: "0–255"},
+				{Name: "keyid", Size: "keyid-len", Doc: "names the token, so a server can hold several and rotate them"},
+				{Name: "client-nonce", Size: "32", Doc: "from crypto/rand; nothing may follow"},
+			}},
+		{Name: "SALT (TOKEN-HMAC)", Ref: refToken, Doc: "The server's answer: a salt drawn fresh from crypto/rand for this connection, so no earlier proof can match.",
+			Fields: []Field{
+				{Name: "name", Size: "1+4", Doc: "\"SALT\""},
+				{Name: "server-salt", Size: "32", Doc: "nothing may follow"},
+			}},
+		{Name: "CLIENTPROOF / SERVERPROOF (TOKEN-HMAC)", Ref: refToken, Doc: "Each side's proof that it holds the token, with its metadata. Every field of the MAC input is prefixed by its length (4 bytes, big-endian). The client's MAC is HMAC-SHA-256(token; \"ZMTP TOKEN-HMAC v1 client proof\", client greeting (64), server greeting (64), key id, client nonce, server salt, client metadata). The server's MAC uses the label \"… server proof\" over the same transcript, then the client's MAC, then the server's metadata. The metadata carries Socket-Type, so both socket types are covered.",
+			Fields: []Field{
+				{Name: "name", Size: "1+11", Doc: "\"CLIENTPROOF\" or \"SERVERPROOF\""},
+				{Name: "mac", Size: "32", Doc: "HMAC-SHA-256, compared in constant time"},
+				{Name: "metadata", Size: "n", Doc: "as in READY"},
+			}},
+	},
+	Sections: []Section{
+		{Title: "TOKEN-HMAC: what it stops and what it does not", Text: "TOKEN-HMAC is this project's mechanism for peers that share a token. " +
+			"The token never crosses the wire, so sniffing a handshake does not reveal it (PLAIN sends it in clear). " +
+			"A captured CLIENTPROOF cannot be replayed: the server draws a fresh 32-byte salt for every connection, and the proof covers it, both nonces and both greetings. " +
+			"A server that does not hold the token cannot produce SERVERPROOF, so the client finds an impostor before it sends a single message; the labels keep one side's proof from being reflected as the other's. " +
+			"Proofs are compared in constant time, key ids let a server hold several tokens and rotate them, and an unknown key id, a wrong proof or a refusal by the authenticator closes the connection with ERROR \"400\" and reason AuthFailed, after which the client does not reconnect. " +
+			"What it does not do: traffic after the handshake is neither encrypted nor authenticated, so an attacker on the path can read it, and can hijack or inject into the TCP stream after the handshake; use CURVE (or a VPN or TLS tunnel) for that. " +
+			"An attacker who steals the token from either host can impersonate both sides. A weak token can be guessed offline from a captured handshake, so tokens must be random and at least 16 bytes (128 bits), which the API enforces. " +
+			"The metadata (socket type, identity) is authenticated but not secret. libzmq does not know the mechanism: a libzmq peer fails at once with a mechanism mismatch."},
 	},
 }

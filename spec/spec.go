@@ -38,6 +38,14 @@ type Spec struct {
 	// Commands documents the wire layout of each ZMTP command the
 	// handshake exchanges.
 	Commands []Command
+	// Sections are prose for the document's end: threat models, notes.
+	Sections []Section
+}
+
+// Section is a titled paragraph of the generated document.
+type Section struct {
+	Title string
+	Text  string
 }
 
 // Role is one side of a connection.

@@ -35,6 +35,8 @@ type Config struct {
 	Heartbeat Heartbeat
 	// KeepAlive sets TCP keepalive; the zero value leaves the OS default.
 	KeepAlive KeepAlive
+	// Security is the mechanism and credentials; the zero value is NULL.
+	Security Security
 	// Gate decides who may connect to a bound socket (accept-from lists,
 	// peer and handshake caps) and counts what it did; nil admits everyone
 	// and counts nothing. Its lists and caps may change at any time; the

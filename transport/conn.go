@@ -29,6 +29,7 @@ type Conn struct {
 	remoteAddr string
 	tag        any
 	dialled    bool
+	userID     string
 
 	// Owned by the writer goroutine.
 	w *Writer
@@ -65,6 +66,7 @@ func newConn(e *engine) *Conn {
 		writerD:    make(chan struct{}),
 		hbCfg:      e.cfg.Heartbeat,
 		dialled:    e.m.Role() == fsm.RoleConnect,
+		userID:     e.auth.userID,
 		ttlSet:     make(chan struct{}, 1),
 	}
 
@@ -99,6 +101,11 @@ func (c *Conn) Metadata() Metadata { return c.meta }
 
 // RemoteAddr returns the peer's address as text.
 func (c *Conn) RemoteAddr() string { return c.remoteAddr }
+
+// UserID names the authenticated peer: the user id the authenticator
+// gave a PLAIN login or a TOKEN-HMAC key id (the key id, with a
+// TokenTable); empty for NULL.
+func (c *Conn) UserID() string { return c.userID }
 
 // Connected reports whether we dialled this connection (false: accepted).
 func (c *Conn) Connected() bool { return c.dialled }

@@ -12,7 +12,7 @@ import (
 	"github.com/zmtpgo/zmtp/fsm"
 )
 
-// Mechanism names in the greeting.
+// MechanismNull is the NULL mechanism: no authentication (RFC 37).
 const MechanismNull = "NULL"
 
 // engine drives one fsm.Machine over real connections and implements its
@@ -43,6 +43,10 @@ type engine struct {
 	// gs is the accepting side's standing with the gate: the peer's
 	// address and the slots the gate's guards took for it.
 	gs gateSlot
+	// auth is the PLAIN or TOKEN-HMAC state of the current connection.
+	auth authState
+	// hsStart is when the current handshake began.
+	hsStart time.Time
 	// stopping is set by the owner (listener, connector) when it closes, so
 	// that the errors its closing causes read as a local Close.
 	stopping *atomic.Bool
@@ -59,6 +63,7 @@ func newEngine(cfg *Config, role fsm.Role, endpoint string) *engine {
 func (e *engine) attach(nc net.Conn) {
 	e.nc, e.r, e.w = nc, nil, nil
 	e.sigLen, e.peer, e.meta, e.refusal, e.cause = 0, Greeting{}, nil, "", nil
+	e.auth = authState{}
 }
 
 // fire delivers ev with the error that caused it (for the close report).
@@ -85,6 +90,15 @@ func (e *engine) fire(ev fsm.Event, cause error) error {
 	return &ConnError{Reason: reason, Peer: peerString(e.remote()), Err: cause}
 }
 
+// peerErrorText describes a peer's ERROR; a three-digit reason is a ZAP
+// status code, as libzmq's servers send when they refuse a login.
+func peerErrorText(reason string) error {
+	if len(reason) == 3 && reason[0] >= '2' && reason[0] <= '5' {
+		return fmt.Errorf("peer refused us: ERROR %q (ZAP status; 400 means our credentials were refused)", reason)
+	}
+	return fmt.Errorf("peer sent ERROR %q", reason)
+}
+
 func (e *engine) remote() net.Addr {
 	if e.nc == nil {
 		return nil
@@ -96,10 +110,8 @@ func (e *engine) remote() net.Addr {
 // handshake timer. It returns the ready connection or the *ConnError that
 // closed it; either way e.nc is still open.
 func (e *engine) handshake() (*Conn, error) {
-	var deadline time.Time
-	if d := e.cfg.handshakeTimeout(); d > 0 {
-		deadline = time.Now().Add(d)
-	}
+	e.hsStart = time.Now()
+	deadline, _ := e.deadline()
 	e.nc.SetDeadline(deadline)
 	if err := e.flush(); err != nil {
 		return nil, err
@@ -130,7 +142,7 @@ func (e *engine) handshake() (*Conn, error) {
 	if err != nil {
 		return nil, e.fire(fsm.EventProtocolViolation, err)
 	}
-	e.peer = g
+	e.peer, e.auth.peerGreeting = g, rest
 	if err := e.fire(fsm.EventGreetingReceived, nil); err != nil {
 		return nil, err
 	}
@@ -206,10 +218,12 @@ func (e *engine) handshakeCommand() error {
 		if err != nil {
 			return e.fire(fsm.EventProtocolViolation, err)
 		}
-		return e.fire(fsm.EventErrorReceived, fmt.Errorf("peer sent ERROR %q", reason))
-	default:
-		return e.fire(fsm.EventProtocolViolation, fmt.Errorf("%w: unexpected %s command during the handshake", ErrMalformedCommand, cmd.Name))
+		return e.fire(fsm.EventErrorReceived, peerErrorText(reason))
 	}
+	if err, ok := e.authCommand(cmd); ok {
+		return err
+	}
+	return e.fire(fsm.EventProtocolViolation, fmt.Errorf("%w: unexpected %s command during the handshake", ErrMalformedCommand, cmd.Name))
 }
 
 func (e *engine) readSig(n int) error {
@@ -316,10 +330,6 @@ func (e *engine) MechanismMatches() bool {
 	return false
 }
 
-func (e *engine) MechanismIsNull() bool { return e.mechanism() == MechanismNull }
-
-func (e *engine) mechanism() string { return MechanismNull }
-
 func (e *engine) SocketTypeCompatible() bool {
 	v, ok := e.meta.Get(PropSocketType)
 	if !ok {
@@ -363,18 +373,26 @@ func (e *engine) SendGreeting() {
 
 func (e *engine) SendGreetingRest() { e.w.Write(e.greeting()[SignatureSize:]) }
 
+// greeting returns our 64 bytes, kept for the TOKEN-HMAC transcript.
 func (e *engine) greeting() []byte {
-	var buf [GreetingSize]byte
-	return Greeting{Major: 3, Minor: 1, Mechanism: e.mechanism()}.Append(buf[:0])
+	if e.auth.ourGreeting[0] == 0 {
+		sec := &e.cfg.Security
+		g := Greeting{Major: 3, Minor: 1, Mechanism: e.mechanism(), AsServer: sec.Server && e.mechanism() != MechanismNull}
+		g.Append(e.auth.ourGreeting[:0])
+	}
+	return e.auth.ourGreeting[:]
 }
 
-func (e *engine) SendReady() {
+// ourMetadata is the metadata of READY, INITIATE and the proofs.
+func (e *engine) ourMetadata() []byte {
 	md := Metadata{{Name: PropSocketType, Value: []byte(e.cfg.SocketType.String())}}
 	if e.cfg.SocketType.SendsIdentity() {
 		md = append(md, Property{Name: PropIdentity, Value: e.cfg.Identity})
 	}
-	e.w.WriteCommand(CmdReady, md.Append(nil))
+	return md.Append(nil)
 }
+
+func (e *engine) SendReady() { e.w.WriteCommand(CmdReady, e.ourMetadata()) }
 
 func (e *engine) SendError() {
 	e.w.WriteCommand(CmdError, AppendErrorData(nil, e.refusal))

@@ -28,11 +28,19 @@ type authState struct {
 
 // Mechanism guards: which arm of GreetingReceived this side takes.
 
-func (e *engine) MechanismIsNull() bool        { return e.mechanism() == MechanismNull }
-func (e *engine) MechanismIsPlainClient() bool { return e.mechanism() == MechanismPlain && !e.cfg.Security.Server }
-func (e *engine) MechanismIsPlainServer() bool { return e.mechanism() == MechanismPlain && e.cfg.Security.Server }
-func (e *engine) MechanismIsTokenClient() bool { return e.mechanism() == MechanismToken && !e.cfg.Security.Server }
-func (e *engine) MechanismIsTokenServer() bool { return e.mechanism() == MechanismToken && e.cfg.Security.Server }
+func (e *engine) MechanismIsNull() bool { return e.mechanism() == MechanismNull }
+func (e *engine) MechanismIsPlainClient() bool {
+	return e.mechanism() == MechanismPlain && !e.cfg.Security.Server
+}
+func (e *engine) MechanismIsPlainServer() bool {
+	return e.mechanism() == MechanismPlain && e.cfg.Security.Server
+}
+func (e *engine) MechanismIsTokenClient() bool {
+	return e.mechanism() == MechanismToken && !e.cfg.Security.Server
+}
+func (e *engine) MechanismIsTokenServer() bool {
+	return e.mechanism() == MechanismToken && e.cfg.Security.Server
+}
 
 func (e *engine) mechanism() string { return e.cfg.Security.mechanism() }
 

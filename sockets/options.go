@@ -1,7 +1,9 @@
 package sockets
 
 import (
+	"context"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/zmtpgo/zmtp/transport"
@@ -25,6 +27,7 @@ type options struct {
 	heartbeat        transport.Heartbeat
 	keepAlive        transport.KeepAlive
 	security         transport.Security
+	dial             func(ctx context.Context, network, address string) (net.Conn, error)
 	gate             *transport.Gate
 	gateOpts         []func(*transport.Gate) error // applied in order by New (gate.go)
 }
@@ -162,4 +165,11 @@ func WithTokenServer(tokens transport.TokenSource) Option {
 			o.security.Authenticator = a
 		}
 	}
+}
+
+// WithDialer makes Connect open its connections with dial instead of a
+// net.Dialer: through a proxy, over a custom transport, or over an
+// in-memory network in tests. TCP keepalive is then dial's business.
+func WithDialer(dial func(ctx context.Context, network, address string) (net.Conn, error)) Option {
+	return func(o *options) { o.dial = dial }
 }

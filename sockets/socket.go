@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -166,7 +167,7 @@ func New(t Type, opts ...Option) (*Socket, error) {
 	s.cfg = transport.Config{
 		SocketType: t, Identity: o.identity, MaxMsgSize: o.maxMsgSize,
 		HandshakeTimeout: o.handshakeTimeout, ReconnectIvl: o.reconnectIvl, ReconnectIvlMax: o.reconnectIvlMax,
-		SendQueue: o.sendHWM, Gate: gate, Handler: handler{s}, Monitor: s.monitor, Heartbeat: o.heartbeat, KeepAlive: o.keepAlive, Security: o.security,
+		SendQueue: o.sendHWM, Gate: gate, Handler: handler{s}, Monitor: s.monitor, Heartbeat: o.heartbeat, KeepAlive: o.keepAlive, Security: o.security, Dial: o.dial,
 	}
 	switch t {
 	case PAIR:
@@ -217,6 +218,23 @@ func (s *Socket) Bind(endpoint string) error {
 		s.bound[endpoint] = l.Endpoint() // "tcp://*:5555" can be unbound by that text too
 	}
 	s.last = l.Endpoint()
+	return nil
+}
+
+// BindListener serves connections accepted from ln, an already listening
+// socket (systemd socket activation, or an in-memory network in tests),
+// under the name endpoint, which Unbind takes.
+func (s *Socket) BindListener(ln net.Listener, endpoint string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isClosed {
+		return ErrClosed
+	}
+	if _, ok := s.listeners[endpoint]; ok {
+		return fmt.Errorf("%w: %s", ErrEndpointInUse, endpoint)
+	}
+	s.listeners[endpoint] = transport.ListenOn(ln, endpoint, &s.cfg)
+	s.last = endpoint
 	return nil
 }
 

@@ -1,6 +1,10 @@
 package transport
 
-import "time"
+import (
+	"context"
+	"net"
+	"time"
+)
 
 // Defaults matching libzmq's.
 const (
@@ -37,6 +41,10 @@ type Config struct {
 	KeepAlive KeepAlive
 	// Security is the mechanism and credentials; the zero value is NULL.
 	Security Security
+	// Dial, when set, opens the connecting side's connections instead of
+	// a net.Dialer: a proxy, a custom transport, or an in-memory network
+	// in tests. KeepAlive is then the dialler's business.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Gate decides who may connect to a bound socket (accept-from lists,
 	// peer and handshake caps) and counts what it did; nil admits everyone
 	// and counts nothing. Its lists and caps may change at any time; the

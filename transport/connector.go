@@ -91,9 +91,7 @@ func (c *Connector) loop(ctx context.Context) {
 	for {
 		switch e.m.State() {
 		case fsm.StateDialing:
-			d := net.Dialer{LocalAddr: c.local}
-			d.KeepAlive, d.KeepAliveConfig = c.cfg.KeepAlive.keepAliveFor()
-			nc, err := d.DialContext(ctx, c.ep.network(), c.ep.Address)
+			nc, err := c.dial(ctx)
 			if ctx.Err() != nil {
 				if nc != nil {
 					nc.Close()
@@ -155,4 +153,14 @@ func (c *Connector) loop(ctx context.Context) {
 // server is not hit by all of them at once.
 func jitter(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(d)/2+1))
+}
+
+// dial opens one connection, through Config.Dial when set.
+func (c *Connector) dial(ctx context.Context) (net.Conn, error) {
+	if c.cfg.Dial != nil {
+		return c.cfg.Dial(ctx, c.ep.network(), c.ep.Address)
+	}
+	d := net.Dialer{LocalAddr: c.local}
+	d.KeepAlive, d.KeepAliveConfig = c.cfg.KeepAlive.keepAliveFor()
+	return d.DialContext(ctx, c.ep.network(), c.ep.Address)
 }

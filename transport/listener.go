@@ -54,14 +54,21 @@ func Listen(endpoint string, cfg *Config) (*Listener, error) {
 	if ep.Transport == TransportTCP {
 		bound.Address = ln.Addr().String()
 	}
-	l := &Listener{cfg: cfg, ln: ln, endpoint: bound.String(), conns: map[net.Conn]*liveConn{}}
+	return ListenOn(ln, bound.String(), cfg), nil
+}
+
+// ListenOn serves connections accepted from ln, an already listening
+// socket (systemd socket activation, or an in-memory listener in tests),
+// reported as endpoint. The Listener closes ln when it closes.
+func ListenOn(ln net.Listener, endpoint string, cfg *Config) *Listener {
+	l := &Listener{cfg: cfg, ln: ln, endpoint: endpoint, conns: map[net.Conn]*liveConn{}}
 	if cfg.Gate != nil {
 		cfg.Gate.register(l)
 	}
 	cfg.emit(Event{Kind: EventListening, Endpoint: l.endpoint})
 	l.wg.Add(1)
 	go l.acceptLoop()
-	return l, nil
+	return l
 }
 
 // Endpoint returns the bound endpoint with its real address, like libzmq's

@@ -1,10 +1,16 @@
 package transport
 
 import (
+	"context"
+	"errors"
 	"net"
+	"os"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zmtpgo/zmtp/fsm"
 )
 
 // sockopts reads SO_KEEPALIVE and the TCP keepalive settings of c.
@@ -66,5 +72,56 @@ func TestKeepAliveApplied(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// timeoutConn reports ETIMEDOUT on reads once failing is set, as the
+// kernel does when keepalive probes go unanswered.
+type timeoutConn struct {
+	net.Conn
+	failing *atomic.Bool
+}
+
+func (c timeoutConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.failing.Load() {
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ETIMEDOUT)}
+	}
+	return n, err
+}
+
+// TestKeepaliveFailureIsItsOwnReason: when the kernel gives up on a
+// connection (ETIMEDOUT from unanswered keepalive probes), the connection
+// closes with reason KeepaliveFailed, which the connecting side retries.
+// Unanswered probes themselves need a dropped link, which loopback cannot
+// give; the kernel's error is injected here.
+func TestKeepaliveFailureIsItsOwnReason(t *testing.T) {
+	bindH, connH := newChanHandler(), newChanHandler()
+	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PUSH, Handler: bindH})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var failing atomic.Bool
+	evs := newEvents()
+	cn, err := Connect(ln.Endpoint(), &Config{SocketType: PULL, Handler: connH, Monitor: evs.add,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return timeoutConn{nc, &failing}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	recv(t, connH.attached)
+	server := recv(t, bindH.attached)
+	failing.Store(true)
+	server.Send(context.Background(), [][]byte{[]byte("wake the reader")})
+	ev := evs.wait(t, EventDisconnected)
+	if ev.Reason != fsm.ReasonKeepaliveFailed || !errors.Is(ev.Err, syscall.ETIMEDOUT) || ev.Reason.Fatal() {
+		t.Fatalf("got %v, want a non-fatal KeepaliveFailed wrapping ETIMEDOUT", ev)
 	}
 }

@@ -60,6 +60,7 @@ type config struct {
 	mandatory  bool
 	subscribe  listFlag
 	gate       gateFlags
+	live       liveFlags
 	messages   []string
 }
 
@@ -105,6 +106,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.mandatory, "router-mandatory", false, "ROUTER: fail on unroutable messages (ZMQ_ROUTER_MANDATORY)")
 	fs.Var(&c.subscribe, "subscribe", "SUB/XSUB: subscribe to this prefix; \"\" for everything (repeatable, ZMQ_SUBSCRIBE)")
 	c.gate.register(fs)
+	c.live.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -119,6 +121,9 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		if _, err := transport.ParseEndpoint(ep); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.live.validate(); err != nil {
+		return nil, err
 	}
 	if err := c.gate.validate(); err != nil {
 		return nil, err
@@ -160,6 +165,7 @@ func (c *config) socket(stderr io.Writer) (*sockets.Socket, error) {
 		sockets.WithReconnectIvlMax(c.reconnMax), sockets.WithLinger(c.linger),
 	}
 	opts = append(opts, c.gate.options()...)
+	opts = append(opts, c.live.options()...)
 	if c.identity != "" {
 		opts = append(opts, sockets.WithIdentity([]byte(c.identity)))
 	}

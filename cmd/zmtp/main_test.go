@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -101,9 +102,33 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{"SocketTypeMismatch", "NotZMTP", "UnsupportedVersion", "MechanismMismatch", "FrameTooLarge", "ProtocolViolation", "HandshakeTimeout",
 		"reason ACLDenied", "127.0.0.2 is denied by 127.0.0.2/32", "reason PeerLimitPerIP", "max-peers-per-ip 1 reached for 127.0.0.1",
-		"accepted=1 rejected-acl=1", "live connection dropped", "demo finished"} {
+		"accepted=1 rejected-acl=1", "live connection dropped", "(reason HeartbeatTimeout) and reconnects", "demo finished"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+}
+
+func TestLivenessFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-type", "SUB", "-connect", "tcp://127.0.0.1:1", "-tcp-keepalive", "maybe"}, "want on, off or default"},
+		{[]string{"-type", "SUB", "-connect", "tcp://127.0.0.1:1", "-tcp-keepalive-idle", "5s"}, "need -tcp-keepalive on"},
+		{[]string{"-type", "SUB", "-connect", "tcp://127.0.0.1:1", "-heartbeat-ivl", "-1s"}, "cannot be negative"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), tt.args, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errb.String(), tt.want)
+		}
+	}
+	c, err := parse([]string{"-type", "SUB", "-connect", "tcp://127.0.0.1:1", "-heartbeat-ivl", "100ms", "-heartbeat-timeout", "300ms",
+		"-tcp-keepalive", "on", "-tcp-keepalive-idle", "10s", "-tcp-keepalive-cnt", "3"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(c.live.options()); got != 2 {
+		t.Fatalf("%d liveness options, want heartbeat and keepalive", got)
 	}
 }

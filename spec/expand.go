@@ -120,7 +120,7 @@ func armsFor(s *Spec, r Role, explicit map[[2]string]bool, reach map[string]bool
 				}
 				wild := t.From == "*"
 				switch {
-				case wild && (st.Final || !st.Conn || !reach[st.Name] || explicit[[2]string{st.Name, ev.Name}]):
+				case wild && (st.Final || !st.Conn || !reach[st.Name] || explicit[[2]string{st.Name, ev.Name}] || slices.Contains(t.Except, st.Name)):
 					continue
 				case !wild && t.From != st.Name:
 					continue
@@ -215,6 +215,14 @@ func (v *validator) check() {
 		}
 		if !events[t.On] {
 			v.errorf("%s: unknown event %q", at, t.On)
+		}
+		if len(t.Except) > 0 && t.From != "*" {
+			v.errorf("%s: Except is for wildcard arms only", at)
+		}
+		for _, st := range t.Except {
+			if !states[st] {
+				v.errorf("%s: Except names unknown state %q", at, st)
+			}
 		}
 		if (t.To == "") == (t.Close == "") {
 			v.errorf("%s: exactly one of To and Close must be set", at)

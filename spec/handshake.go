@@ -16,6 +16,14 @@ const (
 	refSubscribe = "RFC 37 §Publish-Subscribe"
 )
 
+// peerChecks are the checks of the peer's metadata that every mechanism
+// ends with: its socket type can talk to ours, and its Identity is valid.
+// A failure is answered with ERROR before closing.
+var peerChecks = []Check{
+	{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
+	{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
+}
+
 // Role names.
 const (
 	RoleConnect = "Connect"
@@ -201,17 +209,11 @@ var Handshake = Spec{
 			Do:     []string{"SendWelcome"}, To: "PlainServerInitiate", Ref: refPlain},
 		{From: "PlainClientWelcome", On: "WelcomeReceived", Do: []string{"SendInitiate"}, To: "PlainClientReady", Ref: refPlain},
 		{From: "PlainServerInitiate", On: "InitiateReceived",
-			Checks: []Check{
-				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
-				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
-			},
-			Do: []string{"SendReady", "HandshakeSucceeded"}, To: "Ready", Ref: refPlain},
+			Checks: peerChecks,
+			Do:     []string{"SendReady", "HandshakeSucceeded"}, To: "Ready", Ref: refPlain},
 		{From: "PlainClientReady", On: "ReadyReceived",
-			Checks: []Check{
-				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
-				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
-			},
-			Do: []string{"HandshakeSucceeded"}, To: "Ready", Ref: refPlain},
+			Checks: peerChecks,
+			Do:     []string{"HandshakeSucceeded"}, To: "Ready", Ref: refPlain},
 
 		// TOKEN-HMAC: the token never crosses the wire; both sides prove
 		// they hold it over a transcript with a fresh server salt.
@@ -220,36 +222,26 @@ var Handshake = Spec{
 			Do:     []string{"SendSalt"}, To: "TokenServerProof", Ref: refToken},
 		{From: "TokenClientSalt", On: "SaltReceived", Do: []string{"SendClientProof"}, To: "TokenClientProof", Ref: refToken},
 		{From: "TokenServerProof", On: "ClientProofReceived",
-			Checks: []Check{
+			Checks: append([]Check{
 				{Guard: "ClientProofValid", Reason: "AuthFailed", Else: []string{"SendError"}},
 				{Guard: "Authorized", Reason: "AuthFailed", Else: []string{"SendError"}},
-				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
-				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
-			},
+			}, peerChecks...),
 			Do: []string{"SendServerProof", "HandshakeSucceeded"}, To: "Ready", Ref: refToken},
 		{From: "TokenClientProof", On: "ServerProofReceived",
-			Checks: []Check{
+			Checks: append([]Check{
 				{Guard: "ServerProofValid", Reason: "ServerNotAuthentic", Else: []string{"SendError"}},
-				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
-				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
-			},
+			}, peerChecks...),
 			Do: []string{"HandshakeSucceeded"}, To: "Ready", Ref: refToken},
 
 		// NULL mechanism: READY both ways; the connecting side answers the
 		// peer's READY, or sends its own when the grace runs out.
 		{From: "NullPeerFirst", On: "ReadyReceived",
-			Checks: []Check{
-				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
-				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
-			},
-			Do: []string{"SendReady", "HandshakeSucceeded"}, To: "Ready", Ref: refSemantics},
+			Checks: peerChecks,
+			Do:     []string{"SendReady", "HandshakeSucceeded"}, To: "Ready", Ref: refSemantics},
 		{From: "NullPeerFirst", On: "ReadyGraceElapsed", Do: []string{"SendReady"}, To: "NullReady", Ref: refNull},
 		{From: "NullReady", On: "ReadyReceived",
-			Checks: []Check{
-				{Guard: "SocketTypeCompatible", Reason: "SocketTypeMismatch", Else: []string{"SendError"}},
-				{Guard: "IdentityValid", Reason: "BadIdentity", Else: []string{"SendError"}},
-			},
-			Do: []string{"HandshakeSucceeded"}, To: "Ready", Ref: refSemantics},
+			Checks: peerChecks,
+			Do:     []string{"HandshakeSucceeded"}, To: "Ready", Ref: refSemantics},
 
 		// Every way out, from every live state that has no arm of its own.
 		{From: "*", On: "ErrorReceived", Close: "ErrorReceived", Ref: refErrors},
@@ -260,18 +252,7 @@ var Handshake = Spec{
 		{Roles: []string{RoleConnect}, From: "Dialing", On: "Close", Close: "Closed"},
 		{Roles: []string{RoleConnect}, From: "Backoff", On: "Close", Close: "Closed"},
 		{From: "*", On: "Close", Close: "Closed"},
-		{From: "Greeting", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "GreetingBody", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "NullPeerFirst", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "NullReady", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "PlainClientWelcome", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "PlainClientReady", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "PlainServerHello", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "PlainServerInitiate", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "TokenClientSalt", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "TokenClientProof", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "TokenServerRequest", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
-		{From: "TokenServerProof", On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
+		{From: "*", Except: []string{"Accepted", "Ready"}, On: "HandshakeTimeout", Close: "HandshakeTimeout", Ref: refSecurity},
 
 		// Liveness: a silent peer is dead; the connecting side reconnects.
 		{From: "Ready", On: "HeartbeatTimeout", Close: "HeartbeatTimeout", Ref: refHeartbeat},

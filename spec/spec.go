@@ -119,7 +119,9 @@ type Transition struct {
 	// From is a state name, or "*" for every non-final state with a
 	// connection (Conn) that has no explicit arm for the same event.
 	From string
-	On   string
+	// Except lists states a wildcard arm skips.
+	Except []string
+	On     string
 	// When selects this arm among several sharing From and On.
 	When string
 	// Checks must all hold, in order.

@@ -471,7 +471,10 @@ type Hooks interface {
 	// socket type sends one).
 	SendReady()
 	// SendError is an action: Queue an ERROR command whose reason says why we refuse the peer (for a
-	// refused login, the ZAP status code, as libzmq sends).
+	// refused login, the ZAP status code, as libzmq sends). A PLAIN server sends it in the form
+	// libzmq's PLAIN clients recognise, name length 0x5E then "RROR" (libzmq's own spelling of
+	// "\x05ERROR"; transport/plain.go): sent the RFC form, a libzmq client reports a protocol error
+	// instead of the status.
 	SendError()
 	// SendHello is an action: PLAIN client: queue HELLO with our user name and password.
 	SendHello()

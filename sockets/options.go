@@ -24,6 +24,8 @@ type options struct {
 	monitor          func(Event)
 	logger           *slog.Logger
 	routerMandatory  bool
+	xpubVerbose      bool // pub.go
+	xpubVerboser     bool
 	heartbeat        transport.Heartbeat
 	keepAlive        transport.KeepAlive
 	security         transport.Security
@@ -90,7 +92,9 @@ func WithMonitor(f func(Event)) Option { return func(o *options) { o.monitor = f
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithRouterMandatory makes a ROUTER's Send fail with ErrUnroutable for an
-// unknown peer instead of dropping the message (ZMQ_ROUTER_MANDATORY).
+// unknown peer instead of dropping the message, and wait until its context
+// ends for room on a peer at its high-water mark instead of dropping the
+// message there (ZMQ_ROUTER_MANDATORY).
 func WithRouterMandatory() Option { return func(o *options) { o.routerMandatory = true } }
 
 // WithGate makes the socket's bound endpoints use g, which other sockets may

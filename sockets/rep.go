@@ -55,7 +55,7 @@ func (p *repPattern) recv(ctx context.Context) (Msg, error) {
 	return in.msg(), nil
 }
 
-func (p *repPattern) send(ctx context.Context, m Msg) error {
+func (p *repPattern) send(_ context.Context, m Msg) error {
 	p.mu.Lock()
 	if !p.replying {
 		p.mu.Unlock()
@@ -65,9 +65,10 @@ func (p *repPattern) send(ctx context.Context, m Msg) error {
 	p.replying, p.to, p.envelope = false, nil, nil
 	p.mu.Unlock()
 	frames := append(append(make([][]byte, 0, len(env)+len(m.Frames)), env...), m.Frames...)
-	// A requester that has gone loses its reply, as in libzmq.
-	if err := to.c.Send(ctx, frames); err != nil && ctx.Err() != nil {
-		return err
-	}
+	// A requester that has gone, or that is at its high-water mark, loses
+	// its reply, as in libzmq (whose REP routes replies as a ROUTER does,
+	// dropping them at the mark): a peer that sends requests and never
+	// reads the replies cannot block the server.
+	to.c.TrySend(frames)
 	return nil
 }

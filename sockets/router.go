@@ -22,13 +22,20 @@ func newRouter(s *Socket) *routerPattern {
 }
 
 // attach gives the peer its Identity as routing id, or a generated one:
-// a zero byte then four bytes, as libzmq does. A duplicate Identity gets a
-// generated id too (libzmq's default without ZMQ_ROUTER_HANDOVER).
+// a zero byte then four bytes, as libzmq does. A peer whose Identity is
+// already taken is ignored, libzmq's default without ZMQ_ROUTER_HANDOVER
+// (router.cpp, identify_peer: "Ignore peers with duplicate ID"): its
+// connection stays up, but what it sends is dropped and nothing can be
+// routed to it, so the first peer keeps its id and an impostor gains
+// nothing. It gets the id if it reconnects after the first has gone.
 func (r *routerPattern) attach(p *peer) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id := p.c.Identity()
-	if len(id) == 0 || r.byID[string(id)] != nil {
+	if len(id) > 0 && r.byID[string(id)] != nil {
+		return true // p.id stays nil: ignored
+	}
+	if len(id) == 0 {
 		var b [5]byte
 		r.nextID++
 		binary.BigEndian.PutUint32(b[1:], r.nextID)
@@ -48,6 +55,9 @@ func (r *routerPattern) detach(p *peer) {
 }
 
 func (r *routerPattern) incoming(from *peer, frames [][]byte) (inbound, bool) {
+	if from.id == nil { // a duplicate Identity, ignored
+		return inbound{}, false
+	}
 	return inbound{p: from, frames: append([][]byte{from.id}, frames...)}, true
 }
 
@@ -69,9 +79,17 @@ func (r *routerPattern) send(ctx context.Context, m Msg) error {
 		}
 		return nil // dropped, as libzmq does by default
 	}
-	// libzmq's ROUTER drops rather than blocks at the high-water mark.
-	if !p.c.TrySend(m.Frames[1:]) && r.s.opts.routerMandatory {
-		return fmt.Errorf("%w: %q is over its high-water mark", ErrUnroutable, m.Frames[0])
+	if p.c.TrySend(m.Frames[1:]) || !r.s.opts.routerMandatory {
+		return nil // dropped at the high-water mark, as libzmq does by default
+	}
+	// With ZMQ_ROUTER_MANDATORY, libzmq's send returns EAGAIN at the mark,
+	// and a blocking send waits for room until ZMQ_SNDTIMEO: here, until
+	// ctx ends. A peer that goes meanwhile is unroutable.
+	if err := p.c.Send(ctx, m.Frames[1:]); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %q disconnected", ErrUnroutable, m.Frames[0])
 	}
 	return nil
 }

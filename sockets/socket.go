@@ -39,7 +39,31 @@ const (
 	XSUB   = transport.XSUB
 )
 
-// Event is a monitor event.
+// Event is a monitor event, delivered to WithMonitor's callback and
+// logged by WithLogger. The kinds a socket reports, with what Endpoint,
+// Peer and Reason hold (names after libzmq's ZMQ_EVENT_*):
+//
+//   - EventListening: Bind succeeded; Endpoint is the address bound.
+//     EventBindFailed: it did not (Err says why).
+//   - EventAccepted: a bound endpoint accepted a TCP connection from Peer;
+//     EventRejected: the gate refused it (Reason names the rule).
+//   - EventConnected: a connected endpoint's dial succeeded (Peer);
+//     EventConnectDelayed: it failed (Err), and EventConnectRetried: the
+//     reconnect interval elapsed and it dials again.
+//   - EventHandshakeSucceeded: the connection with Peer is ready for
+//     messages; EventHandshakeFailed: it never got there, Reason says why
+//     (fsm.ReasonSocketTypeMismatch, ReasonHandshakeTimeout…) and Err
+//     wraps a *transport.ConnError.
+//   - EventDisconnected: a ready connection ended; Reason says why
+//     (ReasonPeerClosed, ReasonHeartbeatTimeout, ReasonClosed for our own
+//     Close…).
+//   - EventClosed with a Reason: a connection accepted on Endpoint is
+//     gone, whether or not its handshake completed (Peer names it, for
+//     TCP). EventClosed without a Reason: the socket no longer listens on
+//     or connects to Endpoint, after Unbind, Disconnect or Close (one per
+//     endpoint).
+//
+// Once Close has returned, the socket reports nothing more.
 type Event = transport.Event
 
 // Errors.
@@ -140,6 +164,7 @@ type Socket struct {
 	last       string
 	closed     chan struct{}
 	isClosed   bool
+	endpoints  sync.WaitGroup // Unbind and Disconnect calls in progress, which Close waits for
 }
 
 // New returns a socket of type t.
@@ -187,7 +212,7 @@ func New(t Type, opts ...Option) (*Socket, error) {
 	case PUB, XPUB:
 		s.pat = newPub(s, t == XPUB)
 	case SUB, XSUB:
-		s.pat = &subPattern{s: s, xsub: t == XSUB}
+		s.pat = newSub(s, t == XSUB)
 	default:
 		return nil, fmt.Errorf("%w: %s", errNotImplemented, t)
 	}
@@ -260,11 +285,20 @@ func (s *Socket) Unbind(endpoint string) error {
 			delete(s.bound, alias)
 		}
 	}
+	if ok {
+		s.endpoints.Add(1)
+		defer s.endpoints.Done()
+	}
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNoEndpoint, endpoint)
 	}
-	return l.Close()
+	var err error
+	s.closeEndpoint(func() { err = l.Close() }, func(p *peer) bool {
+		return !p.c.Connected() && p.c.Endpoint() == l.Endpoint()
+	})
+	s.monitor(Event{Kind: transport.EventClosed, Endpoint: real})
+	return err
 }
 
 // Connect connects to endpoint in the background, reconnecting whenever
@@ -302,14 +336,46 @@ func (s *Socket) Disconnect(endpoint string) error {
 				mine = append(mine, p)
 			}
 		}
+		s.endpoints.Add(1)
+		defer s.endpoints.Done()
 	}
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNoEndpoint, endpoint)
 	}
 	s.linger(mine)
-	c.Close()
+	s.closeEndpoint(c.Close, func(p *peer) bool { return p.c.Connected() && p.c.Endpoint() == c.Endpoint() })
+	s.monitor(Event{Kind: transport.EventClosed, Endpoint: c.Endpoint()})
 	return nil
+}
+
+// closeEndpoint runs stop (a listener's or connector's Close, which waits
+// for its connections' goroutines) while closing the endpoint's attached
+// connections itself, those there are and those that attach meanwhile:
+// stop closes their sockets but not the connections, and a reader held up
+// delivering to a full receive queue (Handler.Message) returns only once
+// its connection is done or the socket closed.
+func (s *Socket) closeEndpoint(stop func(), mine func(*peer) bool) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		stop()
+	}()
+	for {
+		s.mu.Lock()
+		for _, p := range s.peers {
+			if mine(p) {
+				p.c.Close()
+			}
+		}
+		wake := s.changed
+		s.mu.Unlock()
+		select {
+		case <-done:
+			return
+		case <-wake:
+		}
+	}
 }
 
 // linger waits, up to the linger period, for the peers' queues to drain.
@@ -378,14 +444,20 @@ func (s *Socket) Close() error {
 	s.listeners, s.connectors = map[string]*transport.Listener{}, map[string]*transport.Connector{}
 	s.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, l := range ls {
-		wg.Go(func() { l.Close() })
+	for ep, l := range ls {
+		wg.Go(func() {
+			l.Close()
+			s.monitor(Event{Kind: transport.EventClosed, Endpoint: ep})
+		})
 	}
 	for _, c := range cs {
-		wg.Go(c.Close)
+		wg.Go(func() {
+			c.Close()
+			s.monitor(Event{Kind: transport.EventClosed, Endpoint: c.Endpoint()})
+		})
 	}
 	wg.Wait()
-	s.monitor(Event{Kind: transport.EventClosed, Endpoint: "socket"})
+	s.endpoints.Wait() // an Unbind or Disconnect that started before Close
 	return nil
 }
 

@@ -3,6 +3,8 @@ package sockets
 import (
 	"context"
 	"sync"
+
+	"github.com/zmtpgo/zmtp/transport"
 )
 
 // subPattern is SUB and XSUB. Subscriptions are counted: the first
@@ -11,25 +13,45 @@ import (
 // zero. New publishers get every current topic. SUB filters what arrives
 // against its own subscriptions too, since a publisher may not have applied
 // a cancel yet; XSUB passes everything.
+//
+// Subscriptions never wait for a publisher: each has a queue of its own
+// (subQueue), written by a goroutine of its own while it holds anything,
+// so a publisher that stops reading holds up only its own subscriptions.
 type subPattern struct {
 	s    *Socket
 	xsub bool
 
-	mu   sync.Mutex
-	subs prefixSet
+	mu    sync.Mutex // guards subs, queues and every subQueue
+	subs  prefixSet
+	queue map[*peer]*subQueue
+}
+
+func newSub(s *Socket, xsub bool) *subPattern {
+	return &subPattern{s: s, xsub: xsub, queue: map[*peer]*subQueue{}}
 }
 
 func (p *subPattern) attach(x *peer) bool {
 	p.mu.Lock()
-	topics := p.subs.topics()
-	p.mu.Unlock()
-	for _, t := range topics {
-		x.c.Subscribe(context.Background(), t, false)
+	defer p.mu.Unlock()
+	q := &subQueue{c: x.c}
+	p.queue[x] = q
+	for _, t := range p.subs.topics() {
+		p.enqueueLocked(q, subOp{topic: t})
 	}
 	return true
 }
 
-func (p *subPattern) detach(*peer) {}
+// detach waits for the peer's queue writer, which returns at once: the
+// connection has ended before Detach.
+func (p *subPattern) detach(x *peer) {
+	p.mu.Lock()
+	q := p.queue[x]
+	delete(p.queue, x)
+	p.mu.Unlock()
+	if q != nil {
+		q.wg.Wait()
+	}
+}
 
 func (p *subPattern) incoming(from *peer, frames [][]byte) (inbound, bool) {
 	if !p.xsub {
@@ -49,8 +71,9 @@ func (p *subPattern) recv(ctx context.Context) (Msg, error) {
 }
 
 // send is XSUB's: a message starting with 1 or 0 is a subscription or a
-// cancel; anything else goes to every publisher as is.
-func (p *subPattern) send(ctx context.Context, m Msg) error {
+// cancel; anything else goes to every publisher as is, dropped for one
+// over its high-water mark (libzmq's XSUB distributes it the same way).
+func (p *subPattern) send(_ context.Context, m Msg) error {
 	if !p.xsub {
 		return ErrNotSupported
 	}
@@ -59,38 +82,116 @@ func (p *subPattern) send(ctx context.Context, m Msg) error {
 		p.subscribe(f[0] == 1, f[1:])
 		return nil
 	}
-	p.s.mu.Lock()
-	peers := append([]*peer(nil), p.s.peers...)
-	p.s.mu.Unlock()
-	for _, x := range peers {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for x := range p.queue {
 		x.c.TrySend(m.Frames)
 	}
 	return nil
 }
 
+// subscribe counts the topic up or down and queues what the publishers
+// need to hear, under one lock, so that concurrent calls reach every
+// publisher in the order they changed the count.
 func (p *subPattern) subscribe(on bool, topic []byte) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	send := on
 	if on {
 		p.subs.add(topic)
 	} else {
 		send = p.subs.remove(topic)
 	}
-	p.mu.Unlock()
 	if !send {
 		return
 	}
-	p.s.mu.Lock()
-	peers := append([]*peer(nil), p.s.peers...)
-	p.s.mu.Unlock()
-	for _, x := range peers {
-		x.c.Subscribe(context.Background(), topic, !on)
+	op := subOp{topic: append([]byte(nil), topic...), cancel: !on}
+	for _, q := range p.queue {
+		p.enqueueLocked(q, op)
+	}
+}
+
+// subOp is a subscription or a cancel to send.
+type subOp struct {
+	topic  []byte
+	cancel bool
+}
+
+// subQueue holds what one publisher has yet to be sent, in order.
+type subQueue struct {
+	c       *transport.Conn
+	ops     []subOp
+	running bool           // a writer goroutine is draining ops
+	wg      sync.WaitGroup // the writer goroutine
+	compact int            // length above which ops is compacted
+}
+
+// subQueueCompact is where a queue starts to be compacted: a publisher
+// that does not read while its subscriber keeps changing subscriptions
+// would otherwise grow the queue without bound.
+const subQueueCompact = 1024
+
+// enqueueLocked adds op to q and starts q's writer if it is idle. Past
+// the compaction length, only the last operation on each topic is kept:
+// the publisher ends up with the same subscriptions, and the queue with
+// at most one entry per topic.
+func (p *subPattern) enqueueLocked(q *subQueue, op subOp) {
+	q.ops = append(q.ops, op)
+	if len(q.ops) > max(q.compact, subQueueCompact) {
+		q.ops = compactOps(q.ops)
+		q.compact = 2 * len(q.ops) // amortised: compact again only after doubling
+	}
+	if !q.running {
+		q.running = true
+		q.wg.Add(1)
+		go p.write(q)
+	}
+}
+
+// compactOps keeps the last operation on each topic, in their order.
+func compactOps(ops []subOp) []subOp {
+	last := make(map[string]int, len(ops))
+	for i, op := range ops {
+		last[string(op.topic)] = i
+	}
+	out := make([]subOp, 0, len(last))
+	for i, op := range ops {
+		if last[string(op.topic)] == i {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// write sends q's operations until it is empty or the connection ends.
+func (p *subPattern) write(q *subQueue) {
+	defer q.wg.Done()
+	for {
+		p.mu.Lock()
+		if len(q.ops) == 0 {
+			q.running = false
+			q.ops = nil
+			p.mu.Unlock()
+			return
+		}
+		op := q.ops[0]
+		q.ops[0] = subOp{}
+		q.ops = q.ops[1:]
+		p.mu.Unlock()
+		// A SUBSCRIBE or CANCEL command to a ZMTP 3.1 peer, a message to a
+		// 3.0 one; either returns once the connection has ended.
+		if err := q.c.Subscribe(context.Background(), op.topic, op.cancel); err != nil {
+			p.mu.Lock()
+			q.ops, q.running = nil, false
+			p.mu.Unlock()
+			return
+		}
 	}
 }
 
 // Subscribe adds a subscription to topic (a prefix; empty matches every
 // message) on a SUB or XSUB socket, like ZMQ_SUBSCRIBE. Subscriptions are
-// counted: each needs its own Unsubscribe.
+// counted: each needs its own Unsubscribe. It never waits for a publisher.
 func (s *Socket) Subscribe(topic []byte) error {
 	p, ok := s.pat.(*subPattern)
 	if !ok {

@@ -123,7 +123,7 @@ var Handshake = Spec{
 		{Name: "SendGreeting", Doc: "Queue the first 11 bytes of our greeting (signature and major version); they are flushed before anything is read."},
 		{Name: "SendGreetingRest", Doc: "Queue the other 53 bytes of our greeting, once the peer's signature is good. libzmq does the same: a libzmq peer that reads a wrong mechanism closes at once, so a peer that sent all 64 bytes first would see only EOF, not the peer's mechanism."},
 		{Name: "SendReady", Doc: "Queue a READY command with our Socket-Type (and Identity where the socket type sends one)."},
-		{Name: "SendError", Doc: "Queue an ERROR command whose reason says why we refuse the peer (for a refused login, the ZAP status code, as libzmq sends)."},
+		{Name: "SendError", Doc: "Queue an ERROR command whose reason says why we refuse the peer (for a refused login, the ZAP status code, as libzmq sends). A PLAIN server sends it in the form libzmq's PLAIN clients recognise, name length 0x5E then \"RROR\" (libzmq's own spelling of \"\\x05ERROR\"; transport/plain.go): sent the RFC form, a libzmq client reports a protocol error instead of the status."},
 		{Name: "SendHello", Doc: "PLAIN client: queue HELLO with our user name and password."},
 		{Name: "SendWelcome", Doc: "PLAIN server: queue WELCOME."},
 		{Name: "SendInitiate", Doc: "PLAIN client: queue INITIATE with our metadata."},
@@ -355,7 +355,8 @@ var Handshake = Spec{
 			"A server that does not hold the token cannot produce SERVERPROOF, so the client finds an impostor before it sends a single message; the labels keep one side's proof from being reflected as the other's. " +
 			"Proofs are compared in constant time, key ids let a server hold several tokens and rotate them, and an unknown key id, a wrong proof or a refusal by the authenticator closes the connection with ERROR \"400\" and reason AuthFailed, after which the client does not reconnect. " +
 			"What it does not do: traffic after the handshake is neither encrypted nor authenticated, so an attacker on the path can read it, and can hijack or inject into the TCP stream after the handshake; use CURVE (or a VPN or TLS tunnel) for that. " +
-			"An attacker who steals the token from either host can impersonate both sides. A weak token can be guessed offline from a captured handshake, so tokens must be random and at least 16 bytes (128 bits), which the API enforces. " +
-			"The metadata (socket type, identity) is authenticated but not secret. libzmq does not know the mechanism: a libzmq peer fails at once with a mechanism mismatch."},
+			"An attacker who steals the token from either host can impersonate both sides. A weak token can be guessed offline from a captured handshake, or by an impostor server, which receives the client's proof before it must prove anything itself, so tokens must be random and at least 16 bytes (128 bits), which the API enforces. " +
+			"The metadata (socket type, identity) is authenticated but not secret. Key ids are not secret either: an unknown key id is refused right after SALTREQUEST, before any salt, so a peer can learn which key ids exist. " +
+			"libzmq does not know the mechanism: a libzmq peer fails at once with a mechanism mismatch."},
 	},
 }

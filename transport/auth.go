@@ -111,9 +111,17 @@ func (e *engine) transcript() *Transcript {
 
 func (e *engine) KeyKnown() bool {
 	tok, ok := e.cfg.Security.Tokens.Token(e.auth.keyID)
-	if !ok {
+	switch {
+	case !ok:
 		e.refusal = "400"
 		e.cause = fmt.Errorf("%w: unknown key id %q", ErrAuthRefused, e.auth.keyID)
+		return false
+	case len(tok) < MinTokenSize:
+		// A TokenSource of the user's own that answers with an empty or
+		// short token would let anyone compute a proof: refuse, and say
+		// so in our log, not to the peer.
+		e.refusal = "500"
+		e.cause = fmt.Errorf("%w: the token source gave key id %q a token of %d bytes, need at least %d", ErrAuthRefused, e.auth.keyID, len(tok), MinTokenSize)
 		return false
 	}
 	e.auth.token = tok

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +33,8 @@ type Conn struct {
 	userID     string
 
 	// Owned by the writer goroutine.
-	w *Writer
+	w  *Writer
+	lw *liveWriter // what w writes to
 
 	// Shared, safe for concurrent use.
 	out     chan [][]byte // the send queue
@@ -69,6 +71,9 @@ func newConn(e *engine) *Conn {
 		userID:     e.auth.userID,
 		ttlSet:     make(chan struct{}, 1),
 	}
+	// The handshake flushed everything: the buffer can change writers.
+	c.lw = &liveWriter{nc: e.nc}
+	c.w.bw.Reset(c.lw)
 
 	if v, ok := e.meta.Get(PropSocketType); ok {
 		c.peerType, _ = ParseSocketType(string(v))
@@ -246,21 +251,52 @@ func (c *Conn) finish(err error) {
 	})
 }
 
+// liveWriter is what a ready connection's Writer writes to. A peer whose
+// host is gone reads nothing; once the network's buffers toward it are
+// full, a write blocks, and with it the writer goroutine and the heartbeat
+// clock it keeps, so the peer would never be found dead (a publisher
+// sending to a subscriber that dropped off). So a write gives way at each
+// heartbeat deadline, which writeLoop keeps as the connection's write
+// deadline, lets the clock tick, and fails once the peer is dead.
+type liveWriter struct {
+	nc   net.Conn
+	tick func(now time.Time) error // the heartbeat clock, once writeLoop runs
+}
+
+func (w *liveWriter) Write(p []byte) (int, error) {
+	n := 0
+	for {
+		k, err := w.nc.Write(p[n:])
+		n += k
+		if err == nil || w.tick == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		if err := w.tick(time.Now()); err != nil {
+			return n, err
+		}
+	}
+}
+
 // writeLoop drains the queues into the buffer and flushes when they are
 // empty, so a burst of small messages costs one write system call. It also
 // keeps the connection's heartbeat clock, with one timer set to the
-// nearest deadline.
+// nearest deadline, which is also the write deadline (liveWriter).
 func (c *Conn) writeLoop() {
 	defer close(c.writerD)
 	var written int64
 	var hbTimer *time.Timer
 	var hbC <-chan time.Time
+	var writeDeadline time.Time
 	// Always kept, even with our PINGs off: the peer's PINGs may ask for a
 	// TTL. The timer exists only once a deadline does.
 	hb := newHeartbeat(c.hbCfg, time.Now())
 	rearm := func() {
 		hbC = nil
 		at := hb.next(c.peerTTL())
+		if !at.Equal(writeDeadline) {
+			writeDeadline = at
+			c.nc.SetWriteDeadline(at)
+		}
 		if at.IsZero() {
 			return
 		}
@@ -276,6 +312,25 @@ func (c *Conn) writeLoop() {
 			hbTimer.Stop()
 		}
 	}()
+	// owed is a PING that fell due while a write waited (it is timed from
+	// then, as if queued behind the bytes that wait); it goes out next.
+	owed := false
+	beat := func(now time.Time) error {
+		ping, dead := hb.tick(now, c.rx.Load(), c.peerTTL())
+		if dead != nil {
+			err := &ConnError{Reason: fsm.ReasonHeartbeatTimeout, Peer: c.remoteAddr, Err: dead}
+			c.finish(err)
+			return err
+		}
+		rearm()
+		owed = owed || ping
+		return nil
+	}
+	ping := func() bool {
+		owed = false
+		return c.write(c.w.WriteCommand(CmdPing, AppendPingData(nil, c.hbCfg.ttlDeciseconds(), nil)))
+	}
+	c.lw.tick = beat
 	rearm()
 	for {
 		select {
@@ -285,13 +340,10 @@ func (c *Conn) writeLoop() {
 			rearm() // the peer's first PING set a TTL to watch
 			continue
 		case now := <-hbC:
-			ping, dead := hb.tick(now, c.rx.Load(), c.peerTTL())
-			if dead != nil {
-				c.finish(&ConnError{Reason: fsm.ReasonHeartbeatTimeout, Peer: c.remoteAddr, Err: dead})
+			if beat(now) != nil {
 				return
 			}
-			rearm()
-			if ping && !c.write(c.w.WriteCommand(CmdPing, AppendPingData(nil, c.hbCfg.ttlDeciseconds(), nil))) {
+			if owed && !ping() {
 				return
 			}
 		case cmd := <-c.ctrl:
@@ -329,6 +381,11 @@ func (c *Conn) writeLoop() {
 		}
 		if !c.write(c.w.Flush()) {
 			return
+		}
+		for owed { // a PING fell due during the flush
+			if !ping() || !c.write(c.w.Flush()) {
+				return
+			}
 		}
 		c.pending.Add(-written)
 		written = 0

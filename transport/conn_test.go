@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -169,5 +170,56 @@ func TestSubscriptionsMatchPeerVersion(t *testing.T) {
 		if string(got) != string(tt.want) {
 			t.Errorf("minor %d cancel %v: got % x, want % x", tt.minor, tt.cancel, got, tt.want)
 		}
+	}
+}
+
+type blockingHandler struct {
+	attached chan *Conn
+	inMsg    chan struct{}
+}
+
+func (h blockingHandler) Attach(c *Conn) bool { h.attached <- c; return true }
+func (h blockingHandler) Message(c *Conn, _ [][]byte) {
+	h.inMsg <- struct{}{}
+	<-c.Done()
+}
+func (blockingHandler) Command(*Conn, string, []byte) {}
+func (blockingHandler) Detach(*Conn, error)           {}
+func newBlockingHandler() blockingHandler {
+	return blockingHandler{make(chan *Conn, 1), make(chan struct{}, 1)}
+}
+
+// TestCloseEndsConnsBlockedInMessage: a reader waiting inside
+// Handler.Message, as a full receive queue makes it, is woken by the
+// owner's Close (Listener and Connector alike) instead of hanging it.
+func TestCloseEndsConnsBlockedInMessage(t *testing.T) {
+	for _, listenerReads := range []bool{true, false} {
+		t.Run(fmt.Sprintf("listener reads %v", listenerReads), func(t *testing.T) {
+			bh, ch := newBlockingHandler(), newBlockingHandler()
+			bindType, connType := PULL, PUSH
+			if !listenerReads {
+				bindType, connType = PUSH, PULL
+			}
+			l, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: bindType, Handler: bh})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			cn, err := Connect(l.Endpoint(), &Config{SocketType: connType, Handler: ch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cn.Close()
+			bound, dialled := recv(t, bh.attached), recv(t, ch.attached)
+			sender, reader, closeReader := dialled, bh.inMsg, func() { l.Close() }
+			if !listenerReads {
+				sender, reader, closeReader = bound, ch.inMsg, cn.Close
+			}
+			sender.Send(context.Background(), [][]byte{[]byte("x")})
+			recv(t, reader)
+			done := make(chan struct{})
+			go func() { closeReader(); close(done) }()
+			recv(t, done)
+		})
 	}
 }

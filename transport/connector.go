@@ -26,6 +26,7 @@ type Connector struct {
 	done     chan struct{}
 	mu       sync.Mutex
 	cur      net.Conn
+	eng      *engine // set once by the loop, under mu
 	// LocalAddr, when set before the first dial, is the address dialled from.
 	local net.Addr
 }
@@ -67,7 +68,7 @@ func (c *Connector) Close() {
 	c.cancel()
 	c.mu.Lock()
 	if c.cur != nil {
-		c.cur.Close()
+		c.eng.closeConn(c.cur)
 	}
 	c.mu.Unlock()
 	<-c.done
@@ -76,6 +77,9 @@ func (c *Connector) Close() {
 func (c *Connector) loop(ctx context.Context) {
 	defer close(c.done)
 	e := newEngine(c.cfg, fsm.RoleConnect, c.endpoint)
+	c.mu.Lock()
+	c.eng = e
+	c.mu.Unlock()
 	e.fire(fsm.EventDial, nil)
 	ivl := c.cfg.ReconnectIvl
 	if ivl == 0 {

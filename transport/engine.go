@@ -43,6 +43,10 @@ type engine struct {
 	// gs is the accepting side's standing with the gate: the peer's
 	// address and the slots the gate's guards took for it.
 	gs gateSlot
+	// current is the ready connection, for the owner to close from its
+	// goroutine: closing the socket alone would not wake a reader blocked
+	// in Handler.Message.
+	current atomic.Pointer[Conn]
 	// auth is the PLAIN or TOKEN-HMAC state of the current connection.
 	auth authState
 	// hsStart is when the current handshake began.
@@ -56,6 +60,16 @@ func newEngine(cfg *Config, role fsm.Role, endpoint string) *engine {
 	e := &engine{cfg: cfg, endpoint: endpoint}
 	e.m = fsm.New(role, e)
 	return e
+}
+
+// closeConn ends the connection nc from the owner's goroutine, after the
+// owner set its stopping flag: a ready connection is finished (waking a
+// reader blocked in Handler.Message), one still in its handshake is closed.
+func (e *engine) closeConn(nc net.Conn) {
+	if c := e.current.Load(); c != nil {
+		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
+	}
+	nc.Close()
 }
 
 // attach starts work on a new TCP connection. Buffers are made lazily by
@@ -275,6 +289,17 @@ func (e *engine) flush() error {
 		return nil
 	}
 	if err := e.w.Flush(); err != nil {
+		// As readFailed: a write can also end at the handshake deadline (a
+		// peer that reads nothing) or because our owner closed the
+		// connection. (The connecting side's READY goes out in Ready,
+		// where the handshake timer no longer applies.)
+		var ne net.Error
+		switch {
+		case e.stopping != nil && e.stopping.Load():
+			return e.fire(fsm.EventClose, nil)
+		case errors.As(err, &ne) && ne.Timeout() && !e.m.State().Ready():
+			return e.fire(fsm.EventHandshakeTimeout, fmt.Errorf("no complete handshake within %v: %w", e.cfg.handshakeTimeout(), err))
+		}
 		return e.fire(fsm.EventPeerClosed, err)
 	}
 	return nil
@@ -395,7 +420,11 @@ func (e *engine) ourMetadata() []byte {
 func (e *engine) SendReady() { e.w.WriteCommand(CmdReady, e.ourMetadata()) }
 
 func (e *engine) SendError() {
-	e.w.WriteCommand(CmdError, AppendErrorData(nil, e.refusal))
+	if e.MechanismIsPlainServer() { // in the form libzmq's PLAIN clients read (plain.go)
+		e.w.WriteFrame(FlagCommand, AppendPlainServerError(nil, e.refusal))
+	} else {
+		e.w.WriteCommand(CmdError, AppendErrorData(nil, e.refusal))
+	}
 	e.w.Flush() // best effort: the connection closes next
 }
 

@@ -34,6 +34,7 @@ type liveConn struct {
 	// when dropping it after an accept-from change), so that the errors
 	// the close causes read as a local Close rather than the peer's doing.
 	stop atomic.Bool
+	e    *engine
 }
 
 // Listen binds endpoint ("tcp://host:port", "tcp://*:port",
@@ -118,7 +119,7 @@ func (l *Listener) admit(nc net.Conn) {
 	if g != nil {
 		e.gs = g.slotFor(nc.RemoteAddr())
 	}
-	lc := &liveConn{addr: e.gs.addr}
+	lc := &liveConn{addr: e.gs.addr, e: e}
 	// The guards run under l.mu, so an accept-from change that drops live
 	// connections (dropDenied) either finds this one in l.conns or has
 	// already replaced the lists the guards read: none slips through.
@@ -175,6 +176,7 @@ func (l *Listener) dropDenied() {
 	g := l.cfg.Gate
 	type drop struct {
 		nc  net.Conn
+		e   *engine
 		err error
 	}
 	var drops []drop
@@ -184,7 +186,7 @@ func (l *Listener) dropDenied() {
 		for nc, lc := range l.conns {
 			if err := a.check(lc.addr); err != nil {
 				lc.stop.Store(true)
-				drops = append(drops, drop{nc, err})
+				drops = append(drops, drop{nc, lc.e, err})
 			}
 		}
 	}
@@ -194,7 +196,7 @@ func (l *Listener) dropDenied() {
 		peer := peerString(d.nc.RemoteAddr())
 		err := &ConnError{Reason: fsm.ReasonACLDenied, Peer: peer, Err: fmt.Errorf("live connection dropped after an accept-from change: %w", d.err)}
 		l.cfg.emit(Event{Kind: EventRejected, Endpoint: l.endpoint, Peer: peer, Reason: fsm.ReasonACLDenied, Err: err})
-		d.nc.Close()
+		d.e.closeConn(d.nc)
 	}
 }
 
@@ -210,7 +212,7 @@ func (l *Listener) Close() error {
 	err := l.ln.Close()
 	for nc, lc := range l.conns {
 		lc.stop.Store(true)
-		nc.Close()
+		lc.e.closeConn(nc)
 	}
 	l.mu.Unlock()
 	if l.cfg.Gate != nil {

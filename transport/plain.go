@@ -36,3 +36,19 @@ func AppendHelloData(dst []byte, username, password []byte) []byte {
 	dst = append(dst, byte(len(password)))
 	return append(dst, password...)
 }
+
+// AppendPlainServerError appends the body of the ERROR command a PLAIN
+// server sends, in the form libzmq's PLAIN clients read: libzmq spells its
+// ERROR prefix "\x05ERROR" in C (src/plain_common.hpp, 4.3.4 and still in
+// later releases), which compiles to "\x5eRROR" (see libzmq43ErrorPrefix),
+// and its PLAIN client recognises ERROR only by those bytes. Sent the RFC
+// form, a libzmq client reports EVENT_HANDSHAKE_FAILED_PROTOCOL with
+// ZMTP_UNEXPECTED_COMMAND instead of EVENT_HANDSHAKE_FAILED_AUTH with the
+// ZAP status; sent this form, it reports the status (400), as it does
+// against a libzmq server. Our own client reads both forms. A client that
+// parses commands strictly sees a malformed command and closes: the
+// refusal still ends the handshake, only the status is lost to it.
+func AppendPlainServerError(dst []byte, reason string) []byte {
+	dst = append(dst, libzmq43ErrorPrefix...)
+	return AppendErrorData(dst, reason)
+}

@@ -5,16 +5,34 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"sync"
 )
 
-// Secret is a password or token. It prints as "[redacted]" in every fmt
-// verb, so it never reaches a log line or an error text by accident.
+// Secret is a password or token. It prints as "[redacted]" with every fmt
+// verb (%d and %x included), in log/slog records (text and JSON) and in
+// encoding/json, so it never reaches a log line, an error text or a dumped
+// configuration by accident. Use the bytes themselves ([]byte(s)) only to
+// send or check them.
 type Secret []byte
 
-func (Secret) String() string   { return "[redacted]" }
-func (Secret) GoString() string { return "[redacted]" }
+const redacted = "[redacted]"
+
+func (Secret) String() string   { return redacted }
+func (Secret) GoString() string { return redacted }
+
+// Format implements fmt.Formatter, so that verbs such as %d, %c or %b,
+// which fmt would otherwise apply to each byte, print "[redacted]" too.
+func (Secret) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
+
+// LogValue implements slog.LogValuer: log/slog prints a []byte as text.
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalText implements encoding.TextMarshaler, which encoding/json and
+// others use: a marshalled Secret is "[redacted]", not the base64 bytes.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // Security says which mechanism a socket's connections use and with what
 // credentials. The zero value is NULL (no authentication), as in libzmq.

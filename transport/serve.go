@@ -29,6 +29,11 @@ func (e *engine) run(stopping *atomic.Bool) error {
 // serve runs a ready connection: a writer goroutine, and the reader here.
 func (e *engine) serve(c *Conn) error {
 	h := e.cfg.Handler
+	e.current.Store(c)
+	defer e.current.Store(nil)
+	if e.stopping != nil && e.stopping.Load() { // the owner closed during the handshake
+		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
+	}
 	go c.writeLoop()
 	if h == nil || !h.Attach(c) {
 		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
@@ -60,6 +65,10 @@ func (e *engine) closeFor(err error) error {
 		return e.fire(fsm.EventClose, nil)
 	case errors.Is(err, fsm.ReasonHeartbeatTimeout) && errors.As(err, &ce):
 		return e.fire(fsm.EventHeartbeatTimeout, ce.Err)
+	case e.stopping != nil && e.stopping.Load():
+		// The writer failed because the owner closed the connection under
+		// it (Unbind, Disconnect, Close), as the reader's error reads too.
+		return e.fire(fsm.EventClose, nil)
 	}
 	if errors.As(err, &ce) {
 		return e.fire(fsm.EventPeerClosed, ce.Err)

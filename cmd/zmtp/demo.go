@@ -27,6 +27,7 @@ func demo(ctx context.Context, w io.Writer) error {
 		{"a mismatched socket pair is refused, and the connecting side stops retrying", demoMismatch},
 		{"bad input is refused with a typed reason; the good peer is not disturbed", demoBadInput},
 		{"the gate: a denied address and a peer over its cap are refused at accept, with typed reasons and counters", demoGate},
+		{"authentication (TOKEN-HMAC): the right token is served with its user id; a wrong one is refused on both sides and does not retry", demoAuth},
 		{"a silent publisher (no FIN, no RST) is declared dead by heartbeats; the subscriber reconnects and receives again", demoSilentPeer},
 	}
 	for i, s := range steps {

@@ -58,9 +58,13 @@ type config struct {
 	reconnMax  time.Duration
 	linger     time.Duration
 	mandatory  bool
+	verbose    bool
+	verboser   bool
 	subscribe  listFlag
 	gate       gateFlags
 	live       liveFlags
+	auth       authFlags
+	refused    *refusals
 	messages   []string
 }
 
@@ -76,6 +80,8 @@ Examples:
   zmtp -type REP  -bind tcp://*:5556 -echo -events
   zmtp -type REQ  -connect tcp://127.0.0.1:5556 -multipart '|' 'a|b'
   zmtp -type SUB  -connect tcp://127.0.0.1:5557 -subscribe news. -count 10
+  zmtp -type PULL -bind tcp://*:5558 -token-server-tokens tokens.txt
+  zmtp -type PUSH -connect tcp://127.0.0.1:5558 -token-key-id alice -token-env ZMTP_TOKEN hi
 
 Flags:
 `
@@ -103,10 +109,13 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.reconnect, "reconnect-ivl", transport.DefaultReconnectIvl, "wait before reconnecting; negative disables (ZMQ_RECONNECT_IVL)")
 	fs.DurationVar(&c.reconnMax, "reconnect-ivl-max", 0, "cap of the exponential reconnect backoff (ZMQ_RECONNECT_IVL_MAX)")
 	fs.DurationVar(&c.linger, "linger", 5*time.Second, "how long to wait at exit for queued messages (ZMQ_LINGER)")
-	fs.BoolVar(&c.mandatory, "router-mandatory", false, "ROUTER: fail on unroutable messages (ZMQ_ROUTER_MANDATORY)")
+	fs.BoolVar(&c.mandatory, "router-mandatory", false, "ROUTER: fail on unroutable messages, and wait for room at a peer's high-water mark instead of dropping (ZMQ_ROUTER_MANDATORY)")
+	fs.BoolVar(&c.verbose, "xpub-verbose", false, "XPUB: receive every subscribe, not only a topic's first (ZMQ_XPUB_VERBOSE)")
+	fs.BoolVar(&c.verboser, "xpub-verboser", false, "XPUB: receive every subscribe and every cancel (ZMQ_XPUB_VERBOSER)")
 	fs.Var(&c.subscribe, "subscribe", "SUB/XSUB: subscribe to this prefix; \"\" for everything (repeatable, ZMQ_SUBSCRIBE)")
 	c.gate.register(fs)
 	c.live.register(fs)
+	c.auth.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -128,6 +137,9 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	if err := c.gate.validate(); err != nil {
 		return nil, err
 	}
+	if err := c.auth.load(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -144,11 +156,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "zmtp:", err)
+		fmt.Fprintln(stderr, "zmtp:", strings.TrimPrefix(err.Error(), "zmtp: "))
 		return 2
 	}
 	if err := c.run(ctx, stdin, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "zmtp:", err)
+		fmt.Fprintln(stderr, "zmtp:", strings.TrimPrefix(err.Error(), "zmtp: "))
 		return 1
 	}
 	return 0
@@ -166,15 +178,27 @@ func (c *config) socket(stderr io.Writer) (*sockets.Socket, error) {
 	}
 	opts = append(opts, c.gate.options()...)
 	opts = append(opts, c.live.options()...)
+	opts = append(opts, c.auth.options()...)
 	if c.identity != "" {
 		opts = append(opts, sockets.WithIdentity([]byte(c.identity)))
 	}
 	if c.mandatory {
 		opts = append(opts, sockets.WithRouterMandatory())
 	}
-	if c.events {
-		opts = append(opts, sockets.WithMonitor(func(ev sockets.Event) { fmt.Fprintln(stderr, "event:", ev) }))
+	if c.verbose {
+		opts = append(opts, sockets.WithXPubVerbose())
 	}
+	if c.verboser {
+		opts = append(opts, sockets.WithXPubVerboser())
+	}
+	opts = append(opts, sockets.WithMonitor(func(ev sockets.Event) {
+		if c.events {
+			fmt.Fprintln(stderr, "event:", ev)
+		}
+		if c.refused != nil {
+			c.refused.monitor(ev)
+		}
+	}))
 	s, err := sockets.New(typ, opts...)
 	if err != nil {
 		return nil, err
@@ -203,7 +227,25 @@ func (c *config) socket(stderr io.Writer) (*sockets.Socket, error) {
 	return s, nil
 }
 
+// run runs the socket. A run whose every connected endpoint refused us
+// for good (a wrong token answered by ERROR, a socket-type mismatch) ends
+// with that error, rather than waiting for peers that will never take a
+// message.
 func (c *config) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	c.refused = &refusals{cancel: cancel, seen: map[string]bool{}}
+	if len(c.binds) == 0 {
+		c.refused.want = len(c.connects)
+	}
+	err := c.serve(ctx, stdin, stdout, stderr)
+	if cause := context.Cause(ctx); errors.Is(cause, errRefused) {
+		return cause
+	}
+	return err
+}
+
+func (c *config) serve(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)

@@ -102,7 +102,9 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{"SocketTypeMismatch", "NotZMTP", "UnsupportedVersion", "MechanismMismatch", "FrameTooLarge", "ProtocolViolation", "HandshakeTimeout",
 		"reason ACLDenied", "127.0.0.2 is denied by 127.0.0.2/32", "reason PeerLimitPerIP", "max-peers-per-ip 1 reached for 127.0.0.1",
-		"accepted=1 rejected-acl=1", "live connection dropped", "(reason HeartbeatTimeout) and reconnects", "demo finished"} {
+		"accepted=1 rejected-acl=1", "live connection dropped", "(reason HeartbeatTimeout) and reconnects",
+		`from user id "demo-client"`, "reason AuthFailed", `reason ErrorReceived (fatal`, `ERROR "400"`, "did not reconnect with the same token",
+		"demo finished"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -93,8 +93,9 @@ func (c *Connector) loop(ctx context.Context) {
 		}
 	}()
 	for {
-		switch e.m.State() {
-		case fsm.StateDialing:
+		switch {
+		case e.wantDial: // the StartDial action asked for a dial (the machine is in Dialing)
+			e.wantDial = false
 			nc, err := c.dial(ctx)
 			if ctx.Err() != nil {
 				if nc != nil {
@@ -126,7 +127,7 @@ func (c *Connector) loop(ctx context.Context) {
 			c.mu.Lock()
 			c.cur = nil
 			c.mu.Unlock()
-		case fsm.StateBackoff:
+		case e.m.State() == fsm.StateBackoff:
 			if ivl < 0 {
 				e.fire(fsm.EventClose, nil)
 				continue
@@ -147,8 +148,10 @@ func (c *Connector) loop(ctx context.Context) {
 				c.cfg.emit(Event{Kind: EventConnectRetried, Endpoint: c.endpoint})
 				e.fire(fsm.EventRetryElapsed, nil)
 			}
-		default: // Stopped
+		case e.m.State().Final(): // Stopped
 			return
+		default:
+			panic("zmtp: connect loop in state " + e.m.State().String() + " with nothing to do") // a spec change the loop does not know
 		}
 	}
 }

@@ -50,7 +50,11 @@ def row(name, base):
     return ns, per_s, paired
 print("| benchmark | mechanism | ns/op (median) | per second (median) | cost / NULL (paired) |")
 print("|---|---|---:|---:|---:|")
-for name in series:
+order = {"NULL": 0, "PLAIN": 1, "TOKEN-HMAC": 2}
+def key(name):
+    kind, mech, *rest = name.split("/")
+    return (kind, [int(re.sub(r"\D", "", r) or 0) for r in rest], order.get(mech, 9))
+for name in sorted(series, key=key):
     kind, mech, *rest = name.split("/")
     base = "/".join([kind, "NULL", *rest])
     ns, per_s, paired = row(name, base)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 )
 
 // Frame flag bits (RFC 23 §Framing). Bits 3–7 are reserved and must be zero.
@@ -128,7 +129,26 @@ type Reader struct {
 // each data frame's body; a negative value means unlimited (libzmq's
 // ZMQ_MAXMSGSIZE default). Command frames are limited by MaxCommandSize.
 func NewReader(r io.Reader, maxMsgSize int64) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, ioBufferSize), max: maxMsgSize}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &Reader{br: br, max: maxMsgSize}
+}
+
+// The 64 KiB buffers are pooled: a connection that comes and goes (churn,
+// a refused handshake) then costs no fresh 128 KiB to allocate and clear.
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, ioBufferSize) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, ioBufferSize) }}
+)
+
+// Release returns the Reader's buffer for reuse by other connections. The
+// Reader must not be used after.
+func (r *Reader) Release() {
+	if r != nil && r.br != nil {
+		r.br.Reset(nil)
+		readerPool.Put(r.br)
+		r.br = nil
+	}
 }
 
 // ReadFull reads exactly len(p) bytes, for the greeting. It returns io.EOF
@@ -289,7 +309,19 @@ type Writer struct {
 
 // NewWriter returns a Writer over w with a 64 KiB buffer.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{bw: bufio.NewWriterSize(w, ioBufferSize)}
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(w)
+	return &Writer{bw: bw}
+}
+
+// Release returns the Writer's buffer for reuse; unflushed bytes are
+// dropped. The Writer must not be used after.
+func (w *Writer) Release() {
+	if w != nil && w.bw != nil {
+		w.bw.Reset(nil)
+		writerPool.Put(w.bw)
+		w.bw = nil
+	}
 }
 
 // WriteFrame writes one frame. flags may hold FlagMore and FlagCommand;

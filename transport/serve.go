@@ -15,6 +15,7 @@ import (
 // ends. It returns the *ConnError that ended it. The machine is left in the
 // state the close put it in (Closed, Backoff or Stopped).
 func (e *engine) run(stopping *atomic.Bool) error {
+	defer e.release()
 	defer e.nc.Close()
 	e.stopping = stopping
 	c, err := e.handshake()
@@ -24,6 +25,15 @@ func (e *engine) run(stopping *atomic.Bool) error {
 	}
 	e.cfg.emit(Event{Kind: EventHandshakeSucceeded, Endpoint: e.endpoint, Peer: c.remoteAddr})
 	return e.serve(c)
+}
+
+// release returns the connection's buffers to their pools. Nothing uses
+// them any more: the handshake has failed, or serve has returned after the
+// writer goroutine ended.
+func (e *engine) release() {
+	e.r.Release()
+	e.w.Release()
+	e.r, e.w = nil, nil
 }
 
 // serve runs a ready connection: a writer goroutine, and the reader here.

@@ -14,14 +14,11 @@ import (
 // body arrives. An echo to a peer that already left is dropped, as libzmq's
 // ROUTER does.
 func connSrv(ep string) error {
-	s, err := sockets.New(sockets.ROUTER, sockets.WithLinger(0))
+	s, err := bound(ep, sockets.ROUTER, sockets.WithLinger(0))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Bind(ep); err != nil {
-		return err
-	}
 	ctx := context.Background()
 	var n int64
 	for {
@@ -100,14 +97,11 @@ func connCli(ep string, total, window int, secs time.Duration) error {
 
 // connCycle is one DEALER's life: connect, one echo, close.
 func connCycle(ctx context.Context, ep string) error {
-	s, err := sockets.New(sockets.DEALER, sockets.WithLinger(0))
+	s, err := connected(ep, sockets.DEALER, sockets.WithLinger(0))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Connect(ep); err != nil {
-		return err
-	}
 	if err := s.Send(ctx, sockets.NewMsgString("hi")); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}

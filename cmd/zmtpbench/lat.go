@@ -12,14 +12,11 @@ import (
 
 // latSrv binds a REP socket and echoes count requests.
 func latSrv(ep string, count int) error {
-	s, err := sockets.New(sockets.REP)
+	s, err := bound(ep, sockets.REP)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Bind(ep); err != nil {
-		return err
-	}
 	ctx := context.Background()
 	for range count {
 		m, err := s.Recv(ctx)
@@ -39,14 +36,11 @@ func latCli(ep string, size, count, warmup int) error {
 	if count < 1 {
 		return fmt.Errorf("COUNT must be at least 1")
 	}
-	s, err := sockets.New(sockets.REQ)
+	s, err := connected(ep, sockets.REQ)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Connect(ep); err != nil {
-		return err
-	}
 	ctx := context.Background()
 	buf := bytes.Repeat([]byte{'x'}, size)
 	rtt := make([]float64, count)

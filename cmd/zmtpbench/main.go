@@ -23,6 +23,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"time"
+
+	"github.com/zmtpgo/zmtp/sockets"
 )
 
 // mode is one benchmark role: its argument names (after EP) and its body.
@@ -137,4 +139,30 @@ func startProfile(path string) (stop func(), err error) {
 // result prints the mode's RESULT line.
 func result(test, format string, v ...any) {
 	fmt.Printf("RESULT impl=zmtpgo test="+test+" "+format+"\n", v...)
+}
+
+// bound returns a socket of type t bound to ep.
+func bound(ep string, t sockets.Type, opts ...sockets.Option) (*sockets.Socket, error) {
+	s, err := sockets.New(t, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Bind(ep); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// connected returns a socket of type t connected to ep.
+func connected(ep string, t sockets.Type, opts ...sockets.Option) (*sockets.Socket, error) {
+	s, err := sockets.New(t, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Connect(ep); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }

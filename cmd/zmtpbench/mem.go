@@ -20,14 +20,11 @@ func memSrv(ep string, n int, settle time.Duration) error {
 	if n < 1 {
 		return fmt.Errorf("N must be at least 1")
 	}
-	s, err := sockets.New(sockets.ROUTER, sockets.WithLinger(0))
+	s, err := bound(ep, sockets.ROUTER, sockets.WithLinger(0))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Bind(ep); err != nil {
-		return err
-	}
 	time.Sleep(200 * time.Millisecond)
 	before := rssKiB()
 	ctx := context.Background()

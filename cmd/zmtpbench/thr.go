@@ -13,14 +13,11 @@ import (
 // first message starts the clock, so the rate is n-1 messages over the
 // time from the first to the last, as in zmqbench.
 func thrRecv(ep string) error {
-	s, err := sockets.New(sockets.PULL)
+	s, err := bound(ep, sockets.PULL)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Bind(ep); err != nil {
-		return err
-	}
 	ctx := context.Background()
 	var (
 		n      int64
@@ -58,14 +55,11 @@ func thrRecv(ep string) error {
 // then the end marker; Close waits (up to the 30 s linger, as zmqbench
 // sets) until everything is handed to the kernel.
 func thrSend(ep string, size int, secs time.Duration) error {
-	s, err := sockets.New(sockets.PUSH, sockets.WithLinger(30*time.Second))
+	s, err := connected(ep, sockets.PUSH, sockets.WithLinger(30*time.Second))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.Connect(ep); err != nil {
-		return err
-	}
 	ctx := context.Background()
 	buf := bytes.Repeat([]byte{'x'}, size)
 	var n int64

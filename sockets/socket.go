@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -227,16 +228,29 @@ func (s *Socket) Type() Type { return s.typ }
 // address actually bound.
 func (s *Socket) Bind(endpoint string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.isClosed {
+		s.mu.Unlock()
 		return ErrClosed
 	}
 	if _, ok := s.listeners[s.resolveLocked(endpoint)]; ok {
+		s.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrEndpointInUse, endpoint)
 	}
+	s.mu.Unlock()
+	// Listen reports its events to the monitor: not under s.mu, so that a
+	// monitor may call the socket's methods.
 	l, err := transport.Listen(endpoint, &s.cfg)
 	if err != nil {
 		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.listeners[l.Endpoint()]; s.isClosed || dup {
+		l.Close()
+		if s.isClosed {
+			return ErrClosed
+		}
+		return fmt.Errorf("%w: %s", ErrEndpointInUse, endpoint)
 	}
 	s.listeners[l.Endpoint()] = l
 	if endpoint != l.Endpoint() && !strings.HasSuffix(endpoint, ":0") {
@@ -537,7 +551,7 @@ func (h handler) Detach(c *transport.Conn, err error) {
 	defer s.mu.Unlock()
 	for i, q := range s.peers {
 		if q == p {
-			s.peers = append(s.peers[:i], s.peers[i+1:]...)
+			s.peers = slices.Delete(s.peers, i, i+1) // clears the tail: no closed Conn kept alive
 			break
 		}
 	}

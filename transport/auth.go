@@ -84,7 +84,10 @@ func (e *engine) deadline() (time.Time, bool) {
 // PLAIN.
 
 func (e *engine) CredentialsAccepted() bool {
-	return e.authenticate(AuthRequest{Mechanism: MechanismPlain, Username: e.auth.username, Password: e.auth.password})
+	ok := e.authenticate(AuthRequest{Mechanism: MechanismPlain, Username: e.auth.username, Password: e.auth.password})
+	clear(e.auth.password) // our copy of the frame: no longer needed, not kept for the connection's life
+	e.auth.password = nil
+	return ok
 }
 
 func (e *engine) SendHello() {

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -62,6 +63,7 @@ func TestBadInputRefusedWithTypedReason(t *testing.T) {
 		{"identity starting with a zero byte", cat(nullGreeting(), readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}, {Name: PropIdentity, Value: []byte{0, 1}}})), fsm.ReasonBadIdentity, nil},
 		{"ERROR during the handshake", cat(nullGreeting(), frame(FlagCommand, AppendCommandBody(nil, CmdError, AppendErrorData(nil, "go away")))), fsm.ReasonErrorReceived, nil},
 		{"data frame above the message limit", cat(nullGreeting(), pushReady, []byte{FlagLong, 0x7f, 0, 0, 0, 0, 0, 0, 0}), fsm.ReasonFrameTooLarge, ErrFrameTooLarge},
+		{"endless empty frames flagged MORE", cat(nullGreeting(), pushReady, bytes.Repeat([]byte{FlagMore, 0}, MaxFrames+1)), fsm.ReasonFrameTooLarge, ErrFrameTooLarge},
 	}
 	evs := newEvents()
 	pullH := newChanHandler()

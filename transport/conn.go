@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -49,8 +50,8 @@ type Conn struct {
 	// Liveness: the reader counts frames and records the peer's TTL; the
 	// writer's heartbeat clock reads both.
 	hbCfg  Heartbeat
-	rx     atomic.Uint64
-	ttl    atomic.Int64 // nanoseconds; 0: the peer asked for none
+	rx     *atomic.Uint64 // reads that returned bytes, counted under the bufio reader
+	ttl    atomic.Int64   // nanoseconds; 0: the peer asked for none
 	ttlSet chan struct{}
 }
 
@@ -67,6 +68,7 @@ func newConn(e *engine) *Conn {
 		done:       make(chan struct{}),
 		writerD:    make(chan struct{}),
 		hbCfg:      e.cfg.Heartbeat,
+		rx:         &e.rx,
 		dialled:    e.m.Role() == fsm.RoleConnect,
 		userID:     e.auth.userID,
 		ttlSet:     make(chan struct{}, 1),
@@ -416,6 +418,27 @@ func (c *Conn) write(err error) bool {
 	return true
 }
 
+// MaxFrames caps the frames of one received message, whatever the maximum
+// message size: a peer could otherwise send empty frames flagged MORE
+// without end. libzmq has no such cap; 65,536 is far beyond any real use.
+const MaxFrames = 1 << 16
+
+// countingReader counts the reads that return bytes, so the heartbeat
+// clock sees life even in the middle of a large frame, as libzmq counts any
+// bytes read.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Uint64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.n.Add(1)
+	}
+	return n, err
+}
+
 // readLoop reads messages and commands until the connection ends, and
 // returns why it ended.
 func (c *Conn) readLoop(e *engine, h Handler) error {
@@ -427,7 +450,6 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		if err != nil {
 			return err
 		}
-		c.rx.Add(1)
 		if f.IsCommand() {
 			if err := c.command(f.Body, h); err != nil {
 				return err
@@ -437,6 +459,11 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		size += int64(len(f.Body))
 		if max >= 0 && size > max {
 			return fmt.Errorf("%w: message of more than %d bytes, limit %d", ErrFrameTooLarge, size, max)
+		}
+		if len(msg) >= MaxFrames {
+			// Empty frames cost no bytes but a slice entry each: without a
+			// cap, a stream of them would grow one message without bound.
+			return fmt.Errorf("%w: message of more than %d frames", ErrFrameTooLarge, MaxFrames)
 		}
 		msg = append(msg, f.Body)
 		if f.More() {

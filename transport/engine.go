@@ -43,6 +43,9 @@ type engine struct {
 	// gs is the accepting side's standing with the gate: the peer's
 	// address and the slots the gate's guards took for it.
 	gs gateSlot
+	// rx counts the reads that brought bytes, across connections: the
+	// heartbeat clock's sign of life.
+	rx atomic.Uint64
 	// current is the ready connection, for the owner to close from its
 	// goroutine: closing the socket alone would not wake a reader blocked
 	// in Handler.Message.
@@ -96,7 +99,11 @@ func (e *engine) fire(ev fsm.Event, cause error) error {
 		if ferr := e.m.Fire(fsm.EventProtocolViolation); ferr != nil && !errors.As(ferr, &reason) {
 			panic(fmt.Sprintf("zmtp: spec gap: %v after %v", ferr, err)) // the spec handles ProtocolViolation in every live state
 		}
-		cause = fmt.Errorf("%w (%v)", fsm.ErrNotHandled, err)
+		if cause != nil {
+			cause = fmt.Errorf("%w (%v): %w", fsm.ErrNotHandled, err, cause)
+		} else {
+			cause = fmt.Errorf("%w (%v)", fsm.ErrNotHandled, err)
+		}
 	}
 	if cause == nil && e.refusal != "" {
 		cause = errors.New(e.refusal)
@@ -242,7 +249,7 @@ func (e *engine) handshakeCommand() error {
 
 func (e *engine) readSig(n int) error {
 	if e.r == nil {
-		e.r = NewReader(e.nc, e.cfg.maxMsgSize())
+		e.r = NewReader(countingReader{e.nc, &e.rx}, e.cfg.maxMsgSize())
 	}
 	if err := e.r.ReadFull(e.sig[e.sigLen:n]); err != nil {
 		return e.readFailed(err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/zmtpgo/zmtp/fsm"
 )
@@ -81,6 +82,7 @@ func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 func (l *Listener) acceptLoop() {
 	defer l.wg.Done()
+	var delay time.Duration // backoff after temporary errors, as net/http does
 	for {
 		nc, err := l.ln.Accept()
 		if err != nil {
@@ -88,14 +90,17 @@ func (l *Listener) acceptLoop() {
 				return
 			}
 			l.cfg.emit(Event{Kind: EventAcceptFailed, Endpoint: l.endpoint, Err: err})
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
-			}
-			if isTemporary(err) {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// Out of file descriptors under a flood: retrying at once
+				// would spin; the backlog keeps the peers meanwhile.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
 				continue
 			}
 			return
 		}
+		delay = 0
 		l.admit(nc)
 	}
 }

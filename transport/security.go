@@ -105,7 +105,8 @@ type AuthRequest struct {
 	// Username is the PLAIN user name, or the TOKEN-HMAC key id the peer
 	// has already proven it holds the token for.
 	Username string
-	// Password is the PLAIN password; nil for TOKEN-HMAC.
+	// Password is the PLAIN password; nil for TOKEN-HMAC. It is valid only
+	// during the call: the connection wipes it afterwards.
 	Password Secret
 }
 

@@ -48,8 +48,13 @@ func (e *engine) serve(c *Conn) error {
 	if h == nil || !h.Attach(c) {
 		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
 		<-c.writerD
-		err := e.fire(fsm.EventClose, errors.New("the socket refused the connection"))
-		return err
+		refused := errors.New("the socket refused the connection (a PAIR that has its peer, or a closing socket)")
+		if e.stopping != nil && e.stopping.Load() {
+			return e.fire(fsm.EventClose, refused)
+		}
+		// Not fatal: a connecting PAIR retries, and gets in once the
+		// socket's current peer has gone.
+		return e.fire(fsm.EventPeerClosed, refused)
 	}
 	rerr := c.readLoop(e, h)
 	var err error

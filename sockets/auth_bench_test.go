@@ -59,29 +59,7 @@ func BenchmarkPushPullMechanism(b *testing.B) {
 				if first, err := pull.Recv(ctx); err != nil || first.UserID != want {
 					b.Fatalf("first message from user id %q (%v), want %q", first.UserID, err, want)
 				}
-				recvd := make(chan error, 1)
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				b.ResetTimer()
-				go func() {
-					for range b.N {
-						if _, err := pull.Recv(ctx); err != nil {
-							recvd <- err
-							return
-						}
-					}
-					recvd <- nil
-				}()
-				for range b.N {
-					if err := push.Send(ctx, NewMsg(body)); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := <-recvd; err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+				pump(b, push, pull, body, func(Msg) error { return nil })
 			})
 		}
 	}

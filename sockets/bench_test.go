@@ -48,36 +48,48 @@ func BenchmarkPushPull(b *testing.B) {
 			if _, err := pull.Recv(ctx); err != nil {
 				b.Fatal(err)
 			}
-			recvd := make(chan error, 1)
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			go func() {
-				for range b.N {
-					m, err := pull.Recv(ctx)
-					if err != nil {
-						recvd <- err
-						return
-					}
-					if len(m.Frames) != 1 || len(m.Frames[0]) != size {
-						recvd <- fmt.Errorf("received %d frames, want 1 of %d bytes", len(m.Frames), size)
-						return
-					}
+			pump(b, push, pull, body, func(m Msg) error {
+				if len(m.Frames) != 1 || len(m.Frames[0]) != size {
+					return fmt.Errorf("received %d frames, want 1 of %d bytes", len(m.Frames), size)
 				}
-				recvd <- nil
-			}()
-			for range b.N {
-				if err := push.Send(ctx, NewMsg(body)); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := <-recvd; err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+				return nil
+			})
 		})
 	}
+}
+
+// pump times b.N sends of body from push while pull receives them on
+// another goroutine, checking each with check; the clock stops when the
+// last one has arrived.
+func pump(b *testing.B, push, pull *Socket, body []byte, check func(Msg) error) {
+	ctx := context.Background()
+	recvd := make(chan error, 1)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	go func() {
+		for range b.N {
+			m, err := pull.Recv(ctx)
+			if err == nil {
+				err = check(m)
+			}
+			if err != nil {
+				recvd <- err
+				return
+			}
+		}
+		recvd <- nil
+	}()
+	for range b.N {
+		if err := push.Send(ctx, NewMsg(body)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := <-recvd; err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
 // BenchmarkReqRep measures the round trip of a 1-byte request and its

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sync"
@@ -38,8 +37,7 @@ type Conn struct {
 	lw *liveWriter // what w writes to
 
 	// Shared, safe for concurrent use.
-	out     chan [][]byte // the send queue
-	ctrl    chan []byte   // command bodies, written before queued messages
+	q       sendQueue
 	done    chan struct{} // closed when the connection ends
 	once    sync.Once
 	errMu   sync.Mutex
@@ -63,8 +61,7 @@ func newConn(e *engine) *Conn {
 		meta:       e.meta,
 		remoteAddr: peerString(e.remote()),
 		w:          e.w,
-		out:        make(chan [][]byte, e.cfg.sendQueue()),
-		ctrl:       make(chan []byte, 16),
+		q:          sendQueue{limit: e.cfg.sendQueue(), kick: make(chan struct{}, 1)},
 		done:       make(chan struct{}),
 		writerD:    make(chan struct{}),
 		hbCfg:      e.cfg.Heartbeat,
@@ -75,7 +72,7 @@ func newConn(e *engine) *Conn {
 	}
 	// The handshake flushed everything: the buffer can change writers.
 	c.lw = &liveWriter{nc: e.nc}
-	c.w.bw.Reset(c.lw)
+	c.w.reset(c.lw)
 
 	if v, ok := e.meta.Get(PropSocketType); ok {
 		c.peerType, _ = ParseSocketType(string(v))
@@ -140,47 +137,41 @@ func (c *Conn) Send(ctx context.Context, frames [][]byte) error {
 // wake closes: a socket blocked on one full connection wakes when another
 // connection arrives or frees room.
 func (c *Conn) SendWait(ctx context.Context, frames [][]byte, wake <-chan struct{}) (bool, error) {
-	c.pending.Add(1)
-	select {
-	case c.out <- frames:
-		return true, nil
-	default:
-	}
-	select {
-	case c.out <- frames:
-		return true, nil
-	case <-c.done:
-		c.pending.Add(-1)
-		return false, ErrConnClosed
-	case <-ctx.Done():
-		c.pending.Add(-1)
-		return false, ctx.Err()
-	case <-wake:
-		c.pending.Add(-1)
-		return false, nil
+	for {
+		room := c.q.push(frames, &c.pending)
+		if room == nil {
+			return true, nil
+		}
+		select {
+		case <-room:
+		case <-c.done:
+			return false, ErrConnClosed
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-wake:
+			return false, nil
+		}
 	}
 }
 
 // TrySend queues a message if the queue has room, and reports whether it
 // did. A PUB socket drops the message when it does not.
-func (c *Conn) TrySend(frames [][]byte) bool {
-	c.pending.Add(1)
-	select {
-	case c.out <- frames:
-		return true
-	default:
-		c.pending.Add(-1)
-		return false
-	}
-}
+func (c *Conn) TrySend(frames [][]byte) bool { return c.q.push(frames, &c.pending) == nil }
 
 // SendCommand queues a command (name and data), ahead of queued messages.
+// It blocks while maxCommands commands wait, until the connection ends.
 func (c *Conn) SendCommand(name string, data []byte) error {
-	select {
-	case c.ctrl <- AppendCommandBody(nil, name, data):
-		return nil
-	case <-c.done:
-		return ErrConnClosed
+	body := AppendCommandBody(nil, name, data)
+	for {
+		room := c.q.pushCommand(body, false)
+		if room == nil {
+			return nil
+		}
+		select {
+		case <-room:
+		case <-c.done:
+			return ErrConnClosed
+		}
 	}
 }
 
@@ -215,7 +206,7 @@ func subscription(cancel bool) (command string, flag byte) {
 }
 
 // QueueLen returns the number of messages waiting in the send queue.
-func (c *Conn) QueueLen() int { return len(c.out) }
+func (c *Conn) QueueLen() int { return c.q.len() }
 
 // Drain waits until every queued message has been handed to the operating
 // system, the connection has ended, or the deadline passes, and reports
@@ -348,38 +339,36 @@ func (c *Conn) writeLoop() {
 			if owed && !ping() {
 				return
 			}
-		case cmd := <-c.ctrl:
-			if !c.write(c.w.WriteFrame(FlagCommand, cmd)) {
-				return
-			}
-		case msg := <-c.out:
-			written++
-			if !c.write(c.writeMsg(msg)) {
-				return
-			}
+		case <-c.q.kick:
 		}
-		// Drain what is queued. This goroutine is the only receiver of both
-		// queues, so a non-empty queue cannot be emptied under it, and the
-		// common case avoids a two-channel select per message.
+		// Write everything queued, in batches taken under one lock, and
+		// flush once the queue is empty: a burst of small messages costs
+		// one write system call.
 		for {
-			if len(c.ctrl) > 0 {
-				if !c.write(c.w.WriteFrame(FlagCommand, <-c.ctrl)) {
-					return
-				}
-				continue
-			}
-			var msg [][]byte
-			select {
-			case msg = <-c.out:
-			default:
-			}
-			if msg == nil {
+			cmds, msgs := c.q.take()
+			if len(cmds) == 0 && len(msgs) == 0 {
 				break
 			}
-			written++
-			if !c.write(c.writeMsg(msg)) {
-				return
+			for _, cmd := range cmds {
+				if !c.write(c.w.WriteFrame(FlagCommand, cmd)) {
+					return
+				}
 			}
+			done := 0
+			for i, msg := range msgs {
+				if !c.write(c.writeMsg(msg)) {
+					return
+				}
+				if i-done == 63 { // free room for blocked senders as we go
+					c.q.written(64)
+					done = i + 1
+				}
+			}
+			if done < len(msgs) {
+				c.q.written(len(msgs) - done)
+			}
+			written += int64(len(msgs))
+			c.q.recycle(msgs)
 		}
 		if !c.write(c.w.Flush()) {
 			return
@@ -422,22 +411,6 @@ func (c *Conn) write(err error) bool {
 // message size: a peer could otherwise send empty frames flagged MORE
 // without end. libzmq has no such cap; 65,536 is far beyond any real use.
 const MaxFrames = 1 << 16
-
-// countingReader counts the reads that return bytes, so the heartbeat
-// clock sees life even in the middle of a large frame, as libzmq counts any
-// bytes read.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Uint64
-}
-
-func (c countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if n > 0 {
-		c.n.Add(1)
-	}
-	return n, err
-}
 
 // readLoop reads messages and commands until the connection ends, and
 // returns why it ended.
@@ -498,10 +471,8 @@ func (c *Conn) command(body []byte, h Handler) error {
 			default:
 			}
 		}
-		select {
-		case c.ctrl <- AppendCommandBody(nil, CmdPong, ctx):
-		default: // a peer that floods PINGs faster than we write gets fewer PONGs
-		}
+		// A peer that floods PINGs faster than we write gets fewer PONGs.
+		c.q.pushCommand(AppendCommandBody(nil, CmdPong, ctx), true)
 	case CmdPong:
 	case CmdSubscribe, CmdCancel:
 		h.Command(c, cmd.Name, cmd.Body)

@@ -249,7 +249,7 @@ func (e *engine) handshakeCommand() error {
 
 func (e *engine) readSig(n int) error {
 	if e.r == nil {
-		e.r = NewReader(countingReader{e.nc, &e.rx}, e.cfg.maxMsgSize())
+		e.r = newConnReader(e.nc, &e.rx, e.cfg.maxMsgSize())
 	}
 	if err := e.r.ReadFull(e.sig[e.sigLen:n]); err != nil {
 		return e.readFailed(err)

@@ -1,12 +1,12 @@
 package transport
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"sync"
+	"net"
+	"sync/atomic"
 )
 
 // Frame flag bits (RFC 23 §Framing). Bits 3–7 are reserved and must be zero.
@@ -121,7 +121,7 @@ func (f Frame) IsCommand() bool { return f.Flags&FlagCommand != 0 }
 // error other than a clean io.EOF the stream is out of sync and the
 // connection must be closed.
 type Reader struct {
-	br  *bufio.Reader
+	br  *bufReader
 	max int64 // max data frame body; < 0 is unlimited
 }
 
@@ -129,24 +129,21 @@ type Reader struct {
 // each data frame's body; a negative value means unlimited (libzmq's
 // ZMQ_MAXMSGSIZE default). Command frames are limited by MaxCommandSize.
 func NewReader(r io.Reader, maxMsgSize int64) *Reader {
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(r)
-	return &Reader{br: br, max: maxMsgSize}
+	return &Reader{br: &bufReader{src: r}, max: maxMsgSize}
 }
 
-// The 64 KiB buffers are pooled: a connection that comes and goes (churn,
-// a refused handshake) then costs no fresh 128 KiB to allocate and clear.
-var (
-	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, ioBufferSize) }}
-	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, ioBufferSize) }}
-)
+// newConnReader returns a Reader over a connection that counts in rx the
+// reads that returned bytes. Over TCP and Unix sockets it holds a buffer
+// only while bytes are buffered (rawReader).
+func newConnReader(nc net.Conn, rx *atomic.Uint64, maxMsgSize int64) *Reader {
+	return &Reader{br: &bufReader{src: nc, raw: newRawReader(nc), rx: rx}, max: maxMsgSize}
+}
 
 // Release returns the Reader's buffer for reuse by other connections. The
 // Reader must not be used after.
 func (r *Reader) Release() {
 	if r != nil && r.br != nil {
-		r.br.Reset(nil)
-		readerPool.Put(r.br)
+		r.br.Release()
 		r.br = nil
 	}
 }
@@ -221,9 +218,7 @@ func (r *Reader) ReadFrame() (Frame, error) {
 			return Frame{}, err
 		}
 	}
-	if _, err := r.br.Discard(n); err != nil {
-		return Frame{}, err // cannot happen: the n bytes are buffered
-	}
+	r.br.Discard(n)
 	body, err := r.readBody(int(size))
 	if err != nil {
 		return Frame{}, err
@@ -300,29 +295,26 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 
 // Writer writes a greeting and frames to a byte stream through a 64 KiB
 // buffer, so that many small frames go out in one write system call. Nothing
-// reaches the stream until the buffer fills or Flush is called. It is not
-// safe for concurrent use.
+// reaches the stream until the buffer fills or Flush is called; the buffer
+// is held only while it has bytes. It is not safe for concurrent use.
 type Writer struct {
-	bw      *bufio.Writer
+	bw      bufWriter
 	scratch [maxHeaderSize + 1]byte // frame header plus a command's name length
 }
 
 // NewWriter returns a Writer over w with a 64 KiB buffer.
-func NewWriter(w io.Writer) *Writer {
-	bw := writerPool.Get().(*bufio.Writer)
-	bw.Reset(w)
-	return &Writer{bw: bw}
-}
+func NewWriter(w io.Writer) *Writer { return &Writer{bw: bufWriter{dst: w}} }
 
 // Release returns the Writer's buffer for reuse; unflushed bytes are
 // dropped. The Writer must not be used after.
 func (w *Writer) Release() {
-	if w != nil && w.bw != nil {
-		w.bw.Reset(nil)
-		writerPool.Put(w.bw)
-		w.bw = nil
+	if w != nil {
+		w.bw.Release()
 	}
 }
+
+// reset points the Writer, which must have nothing buffered, at dst.
+func (w *Writer) reset(dst io.Writer) { w.bw.dst = dst }
 
 // WriteFrame writes one frame. flags may hold FlagMore and FlagCommand;
 // FlagLong is chosen from len(body). Small bodies are copied into the buffer;

@@ -1,0 +1,237 @@
+package transport
+
+import (
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// ioBuf is a connection's read or write buffer. Buffers are pooled and a
+// connection holds one only while bytes sit in it: an idle connection, with
+// nothing half-read and nothing unflushed, holds none, so ten thousand idle
+// peers do not pin 1.3 GB of buffers, while a busy one still moves many
+// frames per system call.
+type ioBuf [ioBufferSize]byte
+
+var bufPool = sync.Pool{New: func() any { return new(ioBuf) }}
+
+func getBuf() *ioBuf { return bufPool.Get().(*ioBuf) }
+
+func putBuf(b *ioBuf) { bufPool.Put(b) }
+
+// bufReader is a buffered reader, like bufio.Reader with a 64 KiB buffer,
+// that gives its buffer back whenever it is empty and must wait for data.
+// Over a TCP or Unix socket (see rawread_unix.go) it waits for readability
+// without a buffer and takes one only once bytes are there; over other
+// streams it keeps its buffer from the first read until Release.
+type bufReader struct {
+	src  io.Reader
+	raw  *rawReader     // nil: plain reads from src
+	rx   *atomic.Uint64 // reads that returned bytes, for the heartbeat clock; may be nil
+	buf  *ioBuf         // nil while nothing is buffered
+	r, w int            // buf[r:w] is unread
+	err  error          // the last read error, returned (once) when the buffer runs short
+}
+
+// readErr returns the pending read error and clears it, as bufio does: a
+// timeout while waiting does not end the stream.
+func (b *bufReader) readErr() error {
+	err := b.err
+	b.err = nil
+	return err
+}
+
+// Buffered returns the number of unread bytes in the buffer.
+func (b *bufReader) Buffered() int { return b.w - b.r }
+
+// fill reads once into the buffer, after moving unread bytes to its front.
+func (b *bufReader) fill() {
+	if b.r > 0 {
+		copy(b.buf[:], b.buf[b.r:b.w])
+		b.w -= b.r
+		b.r = 0
+	}
+	var n int
+	var err error
+	if b.raw != nil {
+		n, err = b.raw.readBuffered(b)
+	} else {
+		if b.buf == nil {
+			b.buf = getBuf()
+		}
+		n, err = b.readPlain(b.buf[b.w:])
+	}
+	b.w += n
+	if err != nil {
+		b.err = err
+	}
+}
+
+// readPlain reads from src, retrying a read that returns nothing and no
+// error, as bufio does, a bounded number of times.
+func (b *bufReader) readPlain(p []byte) (int, error) {
+	for range 100 {
+		n, err := b.src.Read(p)
+		if n > 0 && b.rx != nil {
+			b.rx.Add(1)
+		}
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return 0, io.ErrNoProgress
+}
+
+// Peek returns the next n bytes (n at most the buffer size) without
+// consuming them. Fewer bytes come with the error that stopped the read.
+func (b *bufReader) Peek(n int) ([]byte, error) {
+	for b.w-b.r < n && b.err == nil {
+		b.fill()
+	}
+	if b.w-b.r < n {
+		return b.unread(), b.readErr()
+	}
+	return b.buf[b.r : b.r+n], nil
+}
+
+func (b *bufReader) unread() []byte {
+	if b.buf == nil {
+		return nil
+	}
+	return b.buf[b.r:b.w]
+}
+
+// Discard skips n buffered bytes; n must not exceed Buffered.
+func (b *bufReader) Discard(n int) { b.r += n }
+
+// Read reads up to len(p) bytes. With nothing buffered, a read at least as
+// large as the buffer goes straight into p.
+func (b *bufReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if b.r == b.w {
+		if b.err != nil {
+			return 0, b.readErr()
+		}
+		if len(p) >= ioBufferSize {
+			if b.raw != nil {
+				return b.raw.readDirect(b, p)
+			}
+			return b.readPlain(p)
+		}
+		b.r, b.w = 0, 0
+		b.fill()
+		if b.r == b.w {
+			return 0, b.readErr()
+		}
+	}
+	n := copy(p, b.buf[b.r:b.w])
+	b.r += n
+	return n, nil
+}
+
+// release gives the buffer back while it holds no unread bytes.
+func (b *bufReader) releaseIfEmpty() {
+	if b.buf != nil && b.r == b.w {
+		putBuf(b.buf)
+		b.buf = nil
+		b.r, b.w = 0, 0
+	}
+}
+
+// Release gives the buffer back, dropping unread bytes.
+func (b *bufReader) Release() {
+	if b.buf != nil {
+		putBuf(b.buf)
+		b.buf = nil
+	}
+	b.r, b.w = 0, 0
+}
+
+// bufWriter is a buffered writer, like bufio.Writer with a 64 KiB buffer,
+// that takes its buffer at the first write and gives it back at each
+// successful Flush.
+type bufWriter struct {
+	dst io.Writer
+	buf *ioBuf // nil while empty
+	n   int    // buf[:n] is unflushed
+	err error  // sticky: after a failed write every call returns it
+}
+
+// Buffered returns the number of bytes waiting for Flush.
+func (w *bufWriter) Buffered() int { return w.n }
+
+// Write copies p into the buffer, flushing as it fills. With nothing
+// buffered, a p larger than the buffer is written straight through.
+func (w *bufWriter) Write(p []byte) (int, error) {
+	nn := 0
+	for len(p) > ioBufferSize-w.n && w.err == nil {
+		var n int
+		if w.n == 0 {
+			n, w.err = w.dst.Write(p)
+		} else {
+			n = copy(w.buf[w.n:], p)
+			w.n += n
+			w.Flush()
+		}
+		nn += n
+		p = p[n:]
+	}
+	if w.err != nil {
+		return nn, w.err
+	}
+	if len(p) == 0 {
+		return nn, nil
+	}
+	if w.buf == nil {
+		w.buf = getBuf()
+	}
+	n := copy(w.buf[w.n:], p)
+	w.n += n
+	return nn + n, nil
+}
+
+// WriteString is Write for a string, without converting it.
+func (w *bufWriter) WriteString(s string) (int, error) {
+	if len(s) > ioBufferSize-w.n || w.err != nil {
+		return w.Write([]byte(s))
+	}
+	if w.buf == nil {
+		w.buf = getBuf()
+	}
+	n := copy(w.buf[w.n:], s)
+	w.n += n
+	return n, nil
+}
+
+// Flush writes the buffered bytes and gives the buffer back.
+func (w *bufWriter) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.n == 0 {
+		return nil
+	}
+	n, err := w.dst.Write(w.buf[:w.n])
+	if n < w.n && err == nil {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		w.err = err
+		return err
+	}
+	w.n = 0
+	putBuf(w.buf)
+	w.buf = nil
+	return nil
+}
+
+// Release gives the buffer back, dropping unflushed bytes.
+func (w *bufWriter) Release() {
+	if w.buf != nil {
+		putBuf(w.buf)
+		w.buf = nil
+	}
+	w.n = 0
+}

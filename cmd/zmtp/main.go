@@ -5,8 +5,10 @@
 //	zmtp -type PULL -bind tcp://127.0.0.1:5555 -count 3
 //	zmtp -type PUSH -connect tcp://127.0.0.1:5555 hello world again
 //	zmtp demo
+//	zmtp perf thr-recv tcp://127.0.0.1:5555
 //
-// Run "zmtp -h" for every flag.
+// Run "zmtp -h" for every flag. "zmtp perf" is the benchmark peer that
+// bench/compare.sh runs against libzmq's (see perf.go and BENCHMARKS.md).
 package main
 
 import (
@@ -70,9 +72,12 @@ type config struct {
 
 const usage = `usage: zmtp [flags] [message ...]
        zmtp demo
+       zmtp perf [-t limit_s] [-cpuprofile file] MODE args...
 
 Binds and/or connects one socket, sends each message argument (or each line
 of standard input with -stdin), then prints received messages one per line.
+"zmtp demo" shows the library on loopback; "zmtp perf" runs one side of a
+benchmark, the same modes as libzmq's zmqbench ("zmtp perf -h" lists them).
 
 Examples:
   zmtp -type PULL -bind tcp://127.0.0.1:5555 -count 2
@@ -150,6 +155,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 1
 		}
 		return 0
+	}
+	if len(args) > 0 && args[0] == "perf" {
+		return perf(ctx, args[1:], stdout, stderr)
 	}
 	c, err := parse(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -16,41 +15,45 @@ import (
 // per connection once n peers have each sent their hello and settle has
 // passed. Like zmqbench it reads VmRSS as is: no forced GC, so garbage the
 // handshakes left behind counts, as it does for the operating system.
-func memSrv(ep string, n int, settle time.Duration) error {
+func (p *perfRun) memSrv(ep string, n int, settle time.Duration) error {
 	if n < 1 {
 		return fmt.Errorf("N must be at least 1")
 	}
-	s, err := bound(ep, sockets.ROUTER, sockets.WithLinger(0))
+	s, err := p.bound(ep, sockets.ROUTER, sockets.WithLinger(0))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	time.Sleep(200 * time.Millisecond)
-	before := rssKiB()
-	ctx := context.Background()
+	if err := p.sleep(200 * time.Millisecond); err != nil {
+		return err
+	}
+	before := perfRSSKiB()
+	ctx := p.ctx
 	// Every peer sends exactly one hello, so n messages means n live peers.
 	for range n {
 		if _, err := s.Recv(ctx); err != nil {
 			return fmt.Errorf("recv: %w", err)
 		}
 	}
-	time.Sleep(settle)
-	after := rssKiB()
-	result("mem", "conns=%d rss_before_kib=%d rss_after_kib=%d bytes_per_conn=%.0f",
+	if err := p.sleep(settle); err != nil {
+		return err
+	}
+	after := perfRSSKiB()
+	p.result("mem", "conns=%d rss_before_kib=%d rss_after_kib=%d bytes_per_conn=%.0f",
 		n, before, after, float64(after-before)*1024/float64(n))
 	return nil
 }
 
 // memCli connects n DEALER sockets, sends one hello on each and holds them
 // open for hold.
-func memCli(ep string, n int, hold time.Duration) error {
+func (p *perfRun) memCli(ep string, n int, hold time.Duration) error {
 	socks := make([]*sockets.Socket, 0, n)
 	defer func() {
 		for _, s := range socks {
 			s.Close()
 		}
 	}()
-	ctx := context.Background()
+	ctx := p.ctx
 	for range n {
 		s, err := sockets.New(sockets.DEALER, sockets.WithLinger(0))
 		if err != nil {
@@ -64,12 +67,11 @@ func memCli(ep string, n int, hold time.Duration) error {
 			return fmt.Errorf("send: %w", err)
 		}
 	}
-	time.Sleep(hold)
-	return nil
+	return p.sleep(hold)
 }
 
-// rssKiB returns the resident set size from /proc/self/status, or -1.
-func rssKiB() int64 {
+// perfRSSKiB returns the resident set size from /proc/self/status, or -1.
+func perfRSSKiB() int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return -1

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -11,13 +10,13 @@ import (
 )
 
 // latSrv binds a REP socket and echoes count requests.
-func latSrv(ep string, count int) error {
-	s, err := bound(ep, sockets.REP)
+func (p *perfRun) latSrv(ep string, count int) error {
+	s, err := p.bound(ep, sockets.REP)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ctx := context.Background()
+	ctx := p.ctx
 	for range count {
 		m, err := s.Recv(ctx)
 		if err != nil {
@@ -32,16 +31,16 @@ func latSrv(ep string, count int) error {
 
 // latCli connects a REQ socket, makes warmup untimed and count timed round
 // trips of size bytes, and reports mean, p50, p99 and max in µs.
-func latCli(ep string, size, count, warmup int) error {
+func (p *perfRun) latCli(ep string, size, count, warmup int) error {
 	if count < 1 {
 		return fmt.Errorf("COUNT must be at least 1")
 	}
-	s, err := connected(ep, sockets.REQ)
+	s, err := connected(sockets.REQ, ep)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ctx := context.Background()
+	ctx := p.ctx
 	buf := bytes.Repeat([]byte{'x'}, size)
 	rtt := make([]float64, count)
 	for i := range warmup + count {
@@ -66,7 +65,7 @@ func latCli(ep string, size, count, warmup int) error {
 		sum += v
 	}
 	slices.Sort(rtt)
-	result("lat", "size=%d n=%d mean_us=%.2f p50_us=%.2f p99_us=%.2f max_us=%.2f",
+	p.result("lat", "size=%d n=%d mean_us=%.2f p50_us=%.2f p99_us=%.2f max_us=%.2f",
 		size, count, sum/float64(count), rtt[count/2], rtt[int(float64(count)*0.99)], rtt[count-1])
 	return nil
 }

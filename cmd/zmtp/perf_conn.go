@@ -13,13 +13,13 @@ import (
 // connSrv binds a ROUTER socket and echoes every message until a "STOP"
 // body arrives. An echo to a peer that already left is dropped, as libzmq's
 // ROUTER does.
-func connSrv(ep string) error {
-	s, err := bound(ep, sockets.ROUTER, sockets.WithLinger(0))
+func (p *perfRun) connSrv(ep string) error {
+	s, err := p.bound(ep, sockets.ROUTER, sockets.WithLinger(0))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ctx := context.Background()
+	ctx := p.ctx
 	var n int64
 	for {
 		m, err := s.Recv(ctx)
@@ -34,7 +34,7 @@ func connSrv(ep string) error {
 			return fmt.Errorf("send: %w", err)
 		}
 	}
-	result("conn-srv", "echoed=%d", n)
+	p.result("conn-srv", "echoed=%d", n)
 	return nil
 }
 
@@ -43,11 +43,11 @@ func connSrv(ep string) error {
 // after total cycles or once secs have passed (a socket in flight then
 // finishes its cycle), and fails if a cycle is still unanswered 10 s after
 // that.
-func connCli(ep string, total, window int, secs time.Duration) error {
+func (p *perfRun) connCli(ep string, total, window int, secs time.Duration) error {
 	window = max(window, 1)
 	t0 := time.Now()
 	deadline := t0.Add(secs)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(10*time.Second))
+	ctx, cancel := context.WithDeadline(p.ctx, deadline.Add(10*time.Second))
 	defer cancel()
 
 	var started, done atomic.Int64
@@ -61,7 +61,7 @@ func connCli(ep string, total, window int, secs time.Duration) error {
 	for range window {
 		wg.Go(func() {
 			for first := true; claim(first); first = false {
-				if err := connCycle(ctx, ep); err != nil {
+				if err := p.connCycle(ctx, ep); err != nil {
 					errs <- err
 					cancel()
 					return
@@ -91,13 +91,13 @@ func connCli(ep string, total, window int, secs time.Duration) error {
 	stop.Close()
 
 	elapsed := t1.Sub(t0).Seconds()
-	result("conn", "window=%d cycles=%d secs=%.3f per_s=%.0f", window, done.Load(), elapsed, float64(done.Load())/elapsed)
+	p.result("conn", "window=%d cycles=%d secs=%.3f per_s=%.0f", window, done.Load(), elapsed, float64(done.Load())/elapsed)
 	return nil
 }
 
 // connCycle is one DEALER's life: connect, one echo, close.
-func connCycle(ctx context.Context, ep string) error {
-	s, err := connected(ep, sockets.DEALER, sockets.WithLinger(0))
+func (p *perfRun) connCycle(ctx context.Context, ep string) error {
+	s, err := connected(sockets.DEALER, ep, sockets.WithLinger(0))
 	if err != nil {
 		return err
 	}

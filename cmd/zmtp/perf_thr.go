@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"time"
 
@@ -12,13 +11,13 @@ import (
 // thrRecv binds a PULL socket and receives until a 0-byte end marker. The
 // first message starts the clock, so the rate is n-1 messages over the
 // time from the first to the last, as in zmqbench.
-func thrRecv(ep string) error {
-	s, err := bound(ep, sockets.PULL)
+func (p *perfRun) thrRecv(ep string) error {
+	s, err := p.bound(ep, sockets.PULL)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ctx := context.Background()
+	ctx := p.ctx
 	var (
 		n      int64
 		size   int
@@ -46,7 +45,7 @@ func thrRecv(ep string) error {
 	if n > 1 && secs > 0 {
 		rate = float64(n-1) / secs
 	}
-	result("thr-recv", "size=%d msgs=%d secs=%.3f msgs_per_s=%.0f MB_per_s=%.2f",
+	p.result("thr-recv", "size=%d msgs=%d secs=%.3f msgs_per_s=%.0f MB_per_s=%.2f",
 		size, n, secs, rate, rate*float64(size)/1e6)
 	return nil
 }
@@ -54,13 +53,13 @@ func thrRecv(ep string) error {
 // thrSend connects a PUSH socket and sends size-byte messages for secs,
 // then the end marker; Close waits (up to the 30 s linger, as zmqbench
 // sets) until everything is handed to the kernel.
-func thrSend(ep string, size int, secs time.Duration) error {
-	s, err := connected(ep, sockets.PUSH, sockets.WithLinger(30*time.Second))
+func (p *perfRun) thrSend(ep string, size int, secs time.Duration) error {
+	s, err := connected(sockets.PUSH, ep, sockets.WithLinger(30*time.Second))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ctx := context.Background()
+	ctx := p.ctx
 	buf := bytes.Repeat([]byte{'x'}, size)
 	var n int64
 	t0 := time.Now()
@@ -82,6 +81,6 @@ func thrSend(ep string, size int, secs time.Duration) error {
 	t1 := time.Now()
 	s.Close()
 	elapsed := t1.Sub(t0).Seconds()
-	result("thr-send", "size=%d msgs=%d secs=%.3f msgs_per_s=%.0f", size, n, elapsed, float64(n)/elapsed)
+	p.result("thr-send", "size=%d msgs=%d secs=%.3f msgs_per_s=%.0f", size, n, elapsed, float64(n)/elapsed)
 	return nil
 }

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zmtpgo/zmtp/sockets"
+)
+
+// perf is "zmtp perf", the pure-Go twin of the libzmq benchmark peer
+// (shared/anchors/zmqbench.c): the same modes, arguments and RESULT lines,
+// implemented with package sockets, so any pair of the two can be run
+// against each other (ours→ours, libzmq→libzmq, ours→libzmq, libzmq→ours).
+//
+//	zmtp perf [-t limit_s] [-cpuprofile file] MODE args...
+//	  thr-recv EP | thr-send EP SIZE SECONDS
+//	  lat-srv EP COUNT | lat-cli EP SIZE COUNT WARMUP
+//	  conn-srv EP | conn-cli EP TOTAL WINDOW SECONDS
+//	  mem-srv EP N SETTLE_MS | mem-cli EP N HOLD_S
+//
+// Every mode prints one line "RESULT impl=zmtpgo test=<t> key=value …" on
+// standard output and is bounded by a watchdog (-t, default 60 s, 0 for
+// none), like zmqbench's alarm(): past the limit the process exits with
+// status 142, the status a shell reports for SIGALRM. Errors exit with 2,
+// bad usage with 1, an interrupt with 130. A bound EP whose port is 0 takes
+// a free port and names it on standard error ("bound tcp://…"), as the
+// rest of the tool does. bench/compare.sh drives both programs.
+func perf(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("zmtp perf", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	limit := fs.Int("t", 60, "exit with status 142 after this many `seconds` (0: no limit)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the mode to `file`")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, perfUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(argv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 1 // the flag package has printed the error and the usage
+	}
+	if fs.NArg() < 2 {
+		fs.Usage()
+		return 1
+	}
+	name, ep, rest := fs.Arg(0), fs.Arg(1), fs.Args()[2:]
+	m, ok := perfModes[name]
+	if !ok || len(rest) != len(m.args) {
+		fs.Usage()
+		return 1
+	}
+	a, err := perfParseArgs(m.args, rest)
+	if err != nil {
+		fmt.Fprintf(stderr, "zmtp perf: %s: %v\n", name, err)
+		return 1
+	}
+	if *limit > 0 {
+		watchdog := time.AfterFunc(time.Duration(*limit)*time.Second, func() {
+			fmt.Fprintf(stderr, "zmtp perf: %s: time limit of %d s reached\n", name, *limit)
+			perfExit(142)
+		})
+		defer watchdog.Stop()
+	}
+	if *cpuprofile != "" {
+		stop, err := perfStartProfile(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "zmtp perf: %v\n", err)
+			return 2
+		}
+		defer stop()
+	}
+	p := &perfRun{ctx: ctx, stdout: stdout, stderr: stderr}
+	if err := m.run(p, ep, a); err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "zmtp perf: %s: interrupted\n", name)
+			return 130
+		}
+		fmt.Fprintf(stderr, "zmtp perf: %s: %v\n", name, err)
+		return 2
+	}
+	return 0
+}
+
+// perfExit ends the process when the watchdog fires.
+var perfExit = os.Exit
+
+// perfMode is one benchmark role: its argument names (after EP) and its body.
+type perfMode struct {
+	args []string
+	run  func(p *perfRun, ep string, a perfArgs) error
+}
+
+var perfModes = map[string]perfMode{
+	"thr-recv": {nil, func(p *perfRun, ep string, a perfArgs) error { return p.thrRecv(ep) }},
+	"thr-send": {[]string{"SIZE", "SECONDS"}, func(p *perfRun, ep string, a perfArgs) error {
+		return p.thrSend(ep, a.int(0), a.seconds(1))
+	}},
+	"lat-srv": {[]string{"COUNT"}, func(p *perfRun, ep string, a perfArgs) error { return p.latSrv(ep, a.int(0)) }},
+	"lat-cli": {[]string{"SIZE", "COUNT", "WARMUP"}, func(p *perfRun, ep string, a perfArgs) error {
+		return p.latCli(ep, a.int(0), a.int(1), a.int(2))
+	}},
+	"conn-srv": {nil, func(p *perfRun, ep string, a perfArgs) error { return p.connSrv(ep) }},
+	"conn-cli": {[]string{"TOTAL", "WINDOW", "SECONDS"}, func(p *perfRun, ep string, a perfArgs) error {
+		return p.connCli(ep, a.int(0), a.int(1), a.seconds(2))
+	}},
+	"mem-srv": {[]string{"N", "SETTLE_MS"}, func(p *perfRun, ep string, a perfArgs) error {
+		return p.memSrv(ep, a.int(0), time.Duration(a.int(1))*time.Millisecond)
+	}},
+	"mem-cli": {[]string{"N", "HOLD_S"}, func(p *perfRun, ep string, a perfArgs) error {
+		return p.memCli(ep, a.int(0), a.seconds(1))
+	}},
+}
+
+const perfUsage = `usage: zmtp perf [-t limit_s] [-cpuprofile file] MODE args...
+  thr-recv EP | thr-send EP SIZE SECONDS
+  lat-srv EP COUNT | lat-cli EP SIZE COUNT WARMUP
+  conn-srv EP | conn-cli EP TOTAL WINDOW SECONDS
+  mem-srv EP N SETTLE_MS | mem-cli EP N HOLD_S
+
+The modes, arguments and RESULT lines of shared/anchors/zmqbench.c.
+`
+
+// perfArgs are a mode's numeric arguments, checked by perfParseArgs.
+type perfArgs []float64
+
+func (a perfArgs) int(i int) int               { return int(a[i]) }
+func (a perfArgs) seconds(i int) time.Duration { return time.Duration(a[i] * float64(time.Second)) }
+
+// perfParseArgs reads the arguments as numbers (SECONDS and HOLD_S may be
+// fractional, as zmqbench's atof allows); none may be negative.
+func perfParseArgs(names, vals []string) (perfArgs, error) {
+	a := make(perfArgs, len(vals))
+	for i, v := range vals {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return nil, fmt.Errorf("%s: want a non-negative number, got %q", names[i], v)
+		}
+		a[i] = f
+	}
+	return a, nil
+}
+
+func perfStartProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// perfRun is one run of a mode: the context an interrupt cancels, and
+// where its RESULT line and its bound endpoint go.
+type perfRun struct {
+	ctx            context.Context
+	stdout, stderr io.Writer
+}
+
+// result prints the mode's RESULT line.
+func (p *perfRun) result(test, format string, v ...any) {
+	fmt.Fprintf(p.stdout, "RESULT impl=zmtpgo test="+test+" "+format+"\n", v...)
+}
+
+// bound returns a socket of type t bound to ep; an ep with port 0 is named
+// on standard error once bound.
+func (p *perfRun) bound(ep string, t sockets.Type, opts ...sockets.Option) (*sockets.Socket, error) {
+	s, err := sockets.New(t, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Bind(ep); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if strings.HasSuffix(ep, ":0") {
+		fmt.Fprintln(p.stderr, "bound", s.LastEndpoint())
+	}
+	return s, nil
+}
+
+// sleep waits for d, or until the run is interrupted.
+func (p *perfRun) sleep(d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,8 +16,10 @@ import (
 var ErrConnClosed = errors.New("zmtp: connection closed")
 
 // Conn is a connection that completed its handshake. Messages are written
-// by its own writer goroutine, which drains the send queue into one buffer
-// and flushes once the queue is empty: many small messages per syscall.
+// by a writer goroutine that runs while there is something to write: it
+// drains the send queue into one buffer, flushes once the queue is empty
+// (many small messages per system call) and ends. An idle connection has
+// no writer and no buffer.
 type Conn struct {
 	// Immutable after the handshake.
 	nc         net.Conn
@@ -33,24 +34,25 @@ type Conn struct {
 	userID     string
 
 	// Owned by the writer goroutine.
-	w  *Writer
-	lw *liveWriter // what w writes to
+	w *Writer
 
 	// Shared, safe for concurrent use.
 	q       sendQueue
 	done    chan struct{} // closed when the connection ends
 	once    sync.Once
 	errMu   sync.Mutex
-	err     error // why it ended
-	writerD chan struct{}
+	err     error        // why it ended
 	pending atomic.Int64 // messages queued and not yet flushed
 
-	// Liveness: the reader counts frames and records the peer's TTL; the
-	// writer's heartbeat clock reads both.
-	hbCfg  Heartbeat
-	rx     *atomic.Uint64 // reads that returned bytes, counted under the bufio reader
-	ttl    atomic.Int64   // nanoseconds; 0: the peer asked for none
-	ttlSet chan struct{}
+	// Liveness: the reader counts reads and records the peer's TTL; the
+	// heartbeat clock, a timer, reads both and queues PINGs.
+	hbCfg   Heartbeat
+	rx      *atomic.Uint64 // reads that returned bytes
+	ttl     atomic.Int64   // nanoseconds; 0: the peer asked for none
+	hbMu    sync.Mutex
+	hb      *heartbeat // nil until the clock starts
+	hbTimer *time.Timer
+	hbOff   bool // the clock has stopped
 }
 
 func newConn(e *engine) *Conn {
@@ -61,18 +63,13 @@ func newConn(e *engine) *Conn {
 		meta:       e.meta,
 		remoteAddr: peerString(e.remote()),
 		w:          e.w,
-		q:          sendQueue{limit: e.cfg.sendQueue(), kick: make(chan struct{}, 1)},
+		q:          sendQueue{limit: e.cfg.sendQueue()},
 		done:       make(chan struct{}),
-		writerD:    make(chan struct{}),
 		hbCfg:      e.cfg.Heartbeat,
 		rx:         &e.rx,
 		dialled:    e.m.Role() == fsm.RoleConnect,
 		userID:     e.auth.userID,
-		ttlSet:     make(chan struct{}, 1),
 	}
-	// The handshake flushed everything: the buffer can change writers.
-	c.lw = &liveWriter{nc: e.nc}
-	c.w.reset(c.lw)
 
 	if v, ok := e.meta.Get(PropSocketType); ok {
 		c.peerType, _ = ParseSocketType(string(v))
@@ -138,7 +135,10 @@ func (c *Conn) Send(ctx context.Context, frames [][]byte) error {
 // connection arrives or frees room.
 func (c *Conn) SendWait(ctx context.Context, frames [][]byte, wake <-chan struct{}) (bool, error) {
 	for {
-		room := c.q.push(frames, &c.pending)
+		room, start := c.q.push(frames, &c.pending)
+		if start {
+			go c.writeLoop()
+		}
 		if room == nil {
 			return true, nil
 		}
@@ -156,14 +156,20 @@ func (c *Conn) SendWait(ctx context.Context, frames [][]byte, wake <-chan struct
 
 // TrySend queues a message if the queue has room, and reports whether it
 // did. A PUB socket drops the message when it does not.
-func (c *Conn) TrySend(frames [][]byte) bool { return c.q.push(frames, &c.pending) == nil }
+func (c *Conn) TrySend(frames [][]byte) bool {
+	room, start := c.q.push(frames, &c.pending)
+	if start {
+		go c.writeLoop()
+	}
+	return room == nil
+}
 
 // SendCommand queues a command (name and data), ahead of queued messages.
 // It blocks while maxCommands commands wait, until the connection ends.
 func (c *Conn) SendCommand(name string, data []byte) error {
 	body := AppendCommandBody(nil, name, data)
 	for {
-		room := c.q.pushCommand(body, false)
+		room := c.queueCommand(body, cmdWait)
 		if room == nil {
 			return nil
 		}
@@ -244,142 +250,126 @@ func (c *Conn) finish(err error) {
 	})
 }
 
-// liveWriter is what a ready connection's Writer writes to. A peer whose
-// host is gone reads nothing; once the network's buffers toward it are
-// full, a write blocks, and with it the writer goroutine and the heartbeat
-// clock it keeps, so the peer would never be found dead (a publisher
-// sending to a subscriber that dropped off). So a write gives way at each
-// heartbeat deadline, which writeLoop keeps as the connection's write
-// deadline, lets the clock tick, and fails once the peer is dead.
-type liveWriter struct {
-	nc   net.Conn
-	tick func(now time.Time) error // the heartbeat clock, once writeLoop runs
-}
-
-func (w *liveWriter) Write(p []byte) (int, error) {
-	n := 0
-	for {
-		k, err := w.nc.Write(p[n:])
-		n += k
-		if err == nil || w.tick == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
-			return n, err
-		}
-		if err := w.tick(time.Now()); err != nil {
-			return n, err
-		}
+// queueCommand queues a command body, starting a writer if none runs;
+// see sendQueue.pushCommand.
+func (c *Conn) queueCommand(body []byte, mode cmdMode) <-chan struct{} {
+	room, start := c.q.pushCommand(body, mode)
+	if start {
+		go c.writeLoop()
 	}
+	return room
 }
 
-// writeLoop drains the queues into the buffer and flushes when they are
-// empty, so a burst of small messages costs one write system call. It also
-// keeps the connection's heartbeat clock, with one timer set to the
-// nearest deadline, which is also the write deadline (liveWriter).
+// writeLoop writes everything queued, in batches taken under one lock,
+// flushes once the queue is empty, and ends when it stays empty: a burst
+// of small messages costs one write system call, and an idle connection
+// keeps no goroutine and no buffer. sendQueue starts it.
 func (c *Conn) writeLoop() {
-	defer close(c.writerD)
 	var written int64
-	var hbTimer *time.Timer
-	var hbC <-chan time.Time
-	var writeDeadline time.Time
-	// Always kept, even with our PINGs off: the peer's PINGs may ask for a
-	// TTL. The timer exists only once a deadline does.
-	hb := newHeartbeat(c.hbCfg, time.Now())
-	rearm := func() {
-		hbC = nil
-		at := hb.next(c.peerTTL())
-		if !at.Equal(writeDeadline) {
-			writeDeadline = at
-			c.nc.SetWriteDeadline(at)
-		}
-		if at.IsZero() {
-			return
-		}
-		if hbTimer == nil {
-			hbTimer = time.NewTimer(time.Until(at))
-		} else {
-			hbTimer.Reset(time.Until(at))
-		}
-		hbC = hbTimer.C
-	}
-	defer func() {
-		if hbTimer != nil {
-			hbTimer.Stop()
-		}
-	}()
-	// owed is a PING that fell due while a write waited (it is timed from
-	// then, as if queued behind the bytes that wait); it goes out next.
-	owed := false
-	beat := func(now time.Time) error {
-		ping, dead := hb.tick(now, c.rx.Load(), c.peerTTL())
-		if dead != nil {
-			err := &ConnError{Reason: fsm.ReasonHeartbeatTimeout, Peer: c.remoteAddr, Err: dead}
-			c.finish(err)
-			return err
-		}
-		rearm()
-		owed = owed || ping
-		return nil
-	}
-	ping := func() bool {
-		owed = false
-		return c.write(c.w.WriteCommand(CmdPing, AppendPingData(nil, c.hbCfg.ttlDeciseconds(), nil)))
-	}
-	c.lw.tick = beat
-	rearm()
 	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.ttlSet:
-			rearm() // the peer's first PING set a TTL to watch
+		cmds, msgs := c.q.take()
+		if len(cmds) == 0 && len(msgs) == 0 {
+			if !c.write(c.w.Flush()) {
+				c.q.exit(false)
+				return
+			}
+			c.pending.Add(-written)
+			written = 0
+			if c.q.idle() {
+				return
+			}
 			continue
-		case now := <-hbC:
-			if beat(now) != nil {
-				return
-			}
-			if owed && !ping() {
-				return
-			}
-		case <-c.q.kick:
 		}
-		// Write everything queued, in batches taken under one lock, and
-		// flush once the queue is empty: a burst of small messages costs
-		// one write system call.
-		for {
-			cmds, msgs := c.q.take()
-			if len(cmds) == 0 && len(msgs) == 0 {
-				break
-			}
-			for _, cmd := range cmds {
-				if !c.write(c.w.WriteFrame(FlagCommand, cmd)) {
-					return
-				}
-			}
-			done := 0
-			for i, msg := range msgs {
-				if !c.write(c.writeMsg(msg)) {
-					return
-				}
-				if i-done == 63 { // free room for blocked senders as we go
-					c.q.written(64)
-					done = i + 1
-				}
-			}
-			if done < len(msgs) {
-				c.q.written(len(msgs) - done)
-			}
-			written += int64(len(msgs))
-			c.q.recycle(msgs)
-		}
-		if !c.write(c.w.Flush()) {
-			return
-		}
-		for owed { // a PING fell due during the flush
-			if !ping() || !c.write(c.w.Flush()) {
+		for _, cmd := range cmds {
+			if !c.write(c.w.WriteFrame(FlagCommand, cmd)) {
+				c.q.exit(false)
 				return
 			}
 		}
-		c.pending.Add(-written)
-		written = 0
+		done := 0
+		for i, msg := range msgs {
+			if !c.write(c.writeMsg(msg)) {
+				c.q.exit(false)
+				return
+			}
+			if i-done == 63 { // free room for blocked senders as we go
+				c.q.written(64)
+				done = i + 1
+			}
+		}
+		if done < len(msgs) {
+			c.q.written(len(msgs) - done)
+		}
+		written += int64(len(msgs))
+		c.q.recycle(msgs)
+	}
+}
+
+// stopWriting stops the heartbeat clock, lets no writer start, and waits
+// for a running one to end; the connection has finished, so a writer
+// blocked on the socket fails at once.
+func (c *Conn) stopWriting() {
+	c.hbMu.Lock()
+	c.hbOff = true
+	if c.hbTimer != nil {
+		c.hbTimer.Stop()
+	}
+	c.hbMu.Unlock()
+	c.q.stop()
+}
+
+// startClock starts the heartbeat clock. It runs even with our PINGs off,
+// since the peer's PINGs may ask for a TTL; its timer exists only once a
+// deadline does. The clock runs beside the writer, not in it: a write
+// blocked on a peer whose host is gone (its buffers toward us full) does
+// not stop the clock from finding the peer dead, and closing the
+// connection then fails the write.
+func (c *Conn) startClock() {
+	c.hbMu.Lock()
+	defer c.hbMu.Unlock()
+	c.hb = newHeartbeat(c.hbCfg, time.Now())
+	c.rearmLocked()
+}
+
+// rearmLocked sets the timer to the clock's next deadline.
+func (c *Conn) rearmLocked() {
+	if c.hbOff || c.hb == nil {
+		return
+	}
+	at := c.hb.next(c.peerTTL())
+	if at.IsZero() {
+		if c.hbTimer != nil {
+			c.hbTimer.Stop()
+		}
+		return
+	}
+	if c.hbTimer == nil {
+		c.hbTimer = time.AfterFunc(time.Until(at), c.beat)
+	} else {
+		c.hbTimer.Reset(time.Until(at))
+	}
+}
+
+// beat runs the clock when its timer fires: it queues a PING when one is
+// due (timed from now, as if the bytes ahead of it had gone), and ends the
+// connection when the peer is dead.
+func (c *Conn) beat() {
+	c.hbMu.Lock()
+	if c.hbOff {
+		c.hbMu.Unlock()
+		return
+	}
+	ping, dead := c.hb.tick(time.Now(), c.rx.Load(), c.peerTTL())
+	if dead != nil {
+		c.hbOff = true
+		c.hbMu.Unlock()
+		c.finish(&ConnError{Reason: fsm.ReasonHeartbeatTimeout, Peer: c.remoteAddr, Err: dead})
+		return
+	}
+	c.rearmLocked()
+	c.hbMu.Unlock()
+	if ping {
+		c.queueCommand(AppendCommandBody(nil, CmdPing, AppendPingData(nil, c.hbCfg.ttlDeciseconds(), nil)), cmdForce)
 	}
 }
 
@@ -466,13 +456,12 @@ func (c *Conn) command(body []byte, h Handler) error {
 		}
 		if d := int64(ttl) * int64(100*time.Millisecond); d != c.ttl.Load() {
 			c.ttl.Store(d)
-			select {
-			case c.ttlSet <- struct{}{}:
-			default:
-			}
+			c.hbMu.Lock()
+			c.rearmLocked() // the TTL is a deadline to watch
+			c.hbMu.Unlock()
 		}
 		// A peer that floods PINGs faster than we write gets fewer PONGs.
-		c.q.pushCommand(AppendCommandBody(nil, CmdPong, ctx), true)
+		c.queueCommand(AppendCommandBody(nil, CmdPong, ctx), cmdDrop)
 	case CmdPong:
 	case CmdSubscribe, CmdCancel:
 		h.Command(c, cmd.Name, cmd.Body)

@@ -313,9 +313,6 @@ func (w *Writer) Release() {
 	}
 }
 
-// reset points the Writer, which must have nothing buffered, at dst.
-func (w *Writer) reset(dst io.Writer) { w.bw.dst = dst }
-
 // WriteFrame writes one frame. flags may hold FlagMore and FlagCommand;
 // FlagLong is chosen from len(body). Small bodies are copied into the buffer;
 // a body larger than the buffer is written straight through after the

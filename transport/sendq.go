@@ -22,48 +22,101 @@ type sendQueue struct {
 	inflight int           // messages taken by the writer and not yet written
 	limit    int           // messages queued plus in flight
 	room     chan struct{} // made by a sender that found no room; closed when room frees
-	kick     chan struct{} // capacity 1: wakes the writer
+	running  bool          // a writer goroutine is at work
+	closed   bool          // no writer may start: the connection is ending
+	exited   chan struct{} // made by stop while a writer runs; closed when it ends
 }
 
-// push queues a message, counting it in pending. With no room it queues
-// nothing and returns a channel that closes when room may have freed.
-func (q *sendQueue) push(frames [][]byte, pending *atomic.Int64) <-chan struct{} {
+// cmdMode says what pushCommand does when maxCommands already wait.
+type cmdMode uint8
+
+const (
+	cmdWait  cmdMode = iota // queue nothing; return a channel to wait on
+	cmdDrop                 // drop the command (a PONG)
+	cmdForce                // queue it anyway (a PING: the clock counts on it)
+)
+
+// push queues a message, counting it in pending, and reports whether the
+// caller must start a writer. With no room it queues nothing and returns a
+// channel that closes when room may have freed.
+func (q *sendQueue) push(frames [][]byte, pending *atomic.Int64) (room <-chan struct{}, start bool) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if len(q.msgs)+q.inflight >= q.limit {
-		r := q.roomLocked()
-		q.mu.Unlock()
-		return r
+		return q.roomLocked(), false
 	}
 	q.msgs = append(q.msgs, frames)
 	pending.Add(1)
-	wake := len(q.msgs) == 1 && len(q.cmds) == 0
-	q.mu.Unlock()
-	if wake {
-		q.wake()
-	}
-	return nil
+	return nil, q.startLocked()
 }
 
-// pushCommand queues a command body. With maxCommands already waiting it
-// drops the command if drop is set, and otherwise queues nothing and
-// returns a channel that closes when room may have freed.
-func (q *sendQueue) pushCommand(body []byte, drop bool) <-chan struct{} {
+// pushCommand queues a command body and reports whether the caller must
+// start a writer. With maxCommands already waiting, mode says what to do.
+func (q *sendQueue) pushCommand(body []byte, mode cmdMode) (room <-chan struct{}, start bool) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if len(q.cmds) >= maxCommands {
-		var r chan struct{}
-		if !drop {
-			r = q.roomLocked()
+		switch mode {
+		case cmdWait:
+			return q.roomLocked(), false
+		case cmdDrop:
+			return nil, false
 		}
-		q.mu.Unlock()
-		return r
 	}
 	q.cmds = append(q.cmds, body)
-	wake := len(q.cmds) == 1 && len(q.msgs) == 0
-	q.mu.Unlock()
-	if wake {
-		q.wake()
+	return nil, q.startLocked()
+}
+
+func (q *sendQueue) startLocked() bool {
+	if q.running || q.closed {
+		return false
 	}
-	return nil
+	q.running = true
+	return true
+}
+
+// idle ends the writer if nothing is queued, and reports whether it did.
+func (q *sendQueue) idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.msgs) > 0 || len(q.cmds) > 0 {
+		return false
+	}
+	q.exitLocked(true)
+	return true
+}
+
+// exit ends the writer; after a failed write (ok false) none starts again.
+func (q *sendQueue) exit(ok bool) {
+	q.mu.Lock()
+	q.exitLocked(ok)
+	q.mu.Unlock()
+}
+
+func (q *sendQueue) exitLocked(ok bool) {
+	q.running = false
+	q.closed = q.closed || !ok
+	if q.exited != nil {
+		close(q.exited)
+		q.exited = nil
+	}
+}
+
+// stop lets no writer start and waits for a running one to end.
+func (q *sendQueue) stop() {
+	q.mu.Lock()
+	q.closed = true
+	var wait chan struct{}
+	if q.running {
+		if q.exited == nil {
+			q.exited = make(chan struct{})
+		}
+		wait = q.exited
+	}
+	q.mu.Unlock()
+	if wait != nil {
+		<-wait
+	}
 }
 
 func (q *sendQueue) roomLocked() chan struct{} {
@@ -71,13 +124,6 @@ func (q *sendQueue) roomLocked() chan struct{} {
 		q.room = make(chan struct{})
 	}
 	return q.room
-}
-
-func (q *sendQueue) wake() {
-	select {
-	case q.kick <- struct{}{}:
-	default: // a wake-up is already pending
-	}
 }
 
 // take hands the writer everything queued. The messages count against the

@@ -36,7 +36,8 @@ func (e *engine) release() {
 	e.r, e.w = nil, nil
 }
 
-// serve runs a ready connection: a writer goroutine, and the reader here.
+// serve runs a ready connection: the reader here, a writer goroutine
+// while there is something to write, and the heartbeat clock.
 func (e *engine) serve(c *Conn) error {
 	h := e.cfg.Handler
 	e.current.Store(c)
@@ -44,10 +45,10 @@ func (e *engine) serve(c *Conn) error {
 	if e.stopping != nil && e.stopping.Load() { // the owner closed during the handshake
 		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
 	}
-	go c.writeLoop()
+	c.startClock()
 	if h == nil || !h.Attach(c) {
 		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
-		<-c.writerD
+		c.stopWriting()
 		refused := errors.New("the socket refused the connection (a PAIR that has its peer, or a closing socket)")
 		if e.stopping != nil && e.stopping.Load() {
 			return e.fire(fsm.EventClose, refused)
@@ -65,7 +66,7 @@ func (e *engine) serve(c *Conn) error {
 		err = e.readEnded(rerr)
 		c.finish(err)
 	}
-	<-c.writerD
+	c.stopWriting()
 	h.Detach(c, err)
 	e.cfg.emit(Event{Kind: EventDisconnected, Endpoint: e.endpoint, Peer: c.remoteAddr, Reason: reasonOf(err), Err: err})
 	return err

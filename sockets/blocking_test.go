@@ -254,7 +254,7 @@ func TestUnbindAndDisconnectWithAFullReceiveQueue(t *testing.T) {
 			for i := range 10 {
 				mustSend(t, push, fmt.Sprint(i))
 			}
-			eventually(t, "a full queue", func() bool { return len(pull.in) == 1 })
+			eventually(t, "a full queue", func() bool { return pull.in.len() == 1 })
 			// Give the reader time to reach its wait on the queue; the
 			// test passes either way, and without the fix it fails when it
 			// has.

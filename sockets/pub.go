@@ -175,14 +175,12 @@ func (p *pubPattern) recv(ctx context.Context) (Msg, error) {
 		}
 		wake := p.nwake
 		p.nmu.Unlock()
-		select {
-		case in := <-p.s.in:
+		in, ok, err := p.s.in.pop(ctx, p.s.closed, wake)
+		if err != nil {
+			return Msg{}, err
+		}
+		if ok {
 			return in.msg(), nil
-		case <-wake:
-		case <-ctx.Done():
-			return Msg{}, ctx.Err()
-		case <-p.s.closed:
-			return Msg{}, ErrClosed
 		}
 	}
 }

@@ -154,7 +154,7 @@ type Socket struct {
 	cfg  transport.Config
 	pat  pattern
 
-	in chan inbound // the receive queue
+	in inQueue // the receive queue
 
 	mu         sync.Mutex
 	peers      []*peer
@@ -179,7 +179,7 @@ func New(t Type, opts ...Option) (*Socket, error) {
 	}
 	s := &Socket{
 		typ: t, opts: o,
-		in:         make(chan inbound, max(o.recvHWM, 1)),
+		in:         inQueue{limit: max(o.recvHWM, 1)},
 		changed:    make(chan struct{}),
 		listeners:  map[string]*transport.Listener{},
 		bound:      map[string]string{},
@@ -489,19 +489,8 @@ func (s *Socket) notifyLocked() {
 
 // recvQueue receives from the socket's queue.
 func (s *Socket) recvQueue(ctx context.Context) (inbound, error) {
-	select {
-	case in := <-s.in:
-		return in, nil
-	default:
-	}
-	select {
-	case in := <-s.in:
-		return in, nil
-	case <-ctx.Done():
-		return inbound{}, ctx.Err()
-	case <-s.closed:
-		return inbound{}, ErrClosed
-	}
+	in, _, err := s.in.pop(ctx, s.closed, nil)
+	return in, err
 }
 
 func (s *Socket) monitor(ev Event) {
@@ -568,16 +557,7 @@ func (h handler) Message(c *transport.Conn, frames [][]byte) {
 	if !ok {
 		return
 	}
-	select { // the common case, without locking the other two channels
-	case s.in <- in:
-		return
-	default:
-	}
-	select {
-	case s.in <- in:
-	case <-c.Done():
-	case <-s.closed:
-	}
+	s.in.push(in, c.Done(), s.closed)
 }
 
 // commander is a pattern that takes SUBSCRIBE and CANCEL commands.

@@ -405,7 +405,7 @@ const MaxFrames = 1 << 16
 // readLoop reads messages and commands until the connection ends, and
 // returns why it ended.
 func (c *Conn) readLoop(e *engine, h Handler) error {
-	var msg [][]byte
+	var msg, slab [][]byte
 	var size int64
 	max := e.cfg.maxMsgSize()
 	for {
@@ -428,7 +428,19 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 			// cap, a stream of them would grow one message without bound.
 			return fmt.Errorf("%w: message of more than %d frames", ErrFrameTooLarge, MaxFrames)
 		}
-		msg = append(msg, f.Body)
+		if msg == nil {
+			// A message's frame list comes from a shared slab: one
+			// allocation per 32 single-frame messages instead of one each.
+			// The window's capacity is 1, so a further frame, or a user's
+			// append, moves the list out rather than into its neighbour.
+			if len(slab) == 0 {
+				slab = make([][]byte, 32)
+			}
+			msg, slab = slab[:1:1], slab[1:]
+			msg[0] = f.Body
+		} else {
+			msg = append(msg, f.Body)
+		}
 		if f.More() {
 			continue
 		}

@@ -1,0 +1,125 @@
+package sockets
+
+import (
+	"context"
+	"sync"
+)
+
+// inQueue is a socket's receive queue, bounded by the receive high-water
+// mark. Connections' readers append under a lock; a receiver takes all
+// that is queued in one step and then pops from its own batch without
+// touching that lock or any word the readers write, so a busy socket pays
+// one lock on each side per batch, not a channel hand-off per message.
+// Nothing is allocated up front: an idle socket's queue costs a few words.
+type inQueue struct {
+	limit int
+
+	mu    sync.Mutex
+	items []inbound
+	held  int           // messages left in the receiver's batch when it took it
+	waitR chan struct{} // made by a receiver that found nothing; closed at the next push
+	waitW chan struct{} // made by a producer that found no room; closed when the receiver takes more
+
+	rmu   sync.Mutex // the receivers' side
+	batch []inbound
+	next  int
+}
+
+// push queues in, waiting for room until done or closed closes; it
+// reports whether it queued. A batch the receiver has taken counts
+// against the limit until it has all been popped, so the queue never
+// holds more than the limit.
+func (q *inQueue) push(in inbound, done, closed <-chan struct{}) bool {
+	for {
+		q.mu.Lock()
+		if len(q.items)+q.held >= q.limit {
+			if q.waitW == nil {
+				q.waitW = make(chan struct{})
+			}
+			w := q.waitW
+			q.mu.Unlock()
+			select {
+			case <-w:
+				continue
+			case <-done:
+				return false
+			case <-closed:
+				return false
+			}
+		}
+		q.items = append(q.items, in)
+		if q.waitR != nil {
+			close(q.waitR)
+			q.waitR = nil
+		}
+		q.mu.Unlock()
+		return true
+	}
+}
+
+// pop returns the oldest message, waiting until ctx ends or the socket
+// closes (ErrClosed), or until wake closes (ok false, no error).
+func (q *inQueue) pop(ctx context.Context, closed, wake <-chan struct{}) (in inbound, ok bool, err error) {
+	for {
+		q.rmu.Lock()
+		if q.next < len(q.batch) {
+			in = q.batch[q.next]
+			q.batch[q.next] = inbound{} // the message is the caller's now
+			q.next++
+			if q.next == len(q.batch) {
+				q.refill(nil) // the batch is spent: free its room now
+			}
+			q.rmu.Unlock()
+			return in, true, nil
+		}
+		var w chan struct{}
+		q.refill(&w)
+		q.rmu.Unlock()
+		if w == nil {
+			continue // the refill brought messages
+		}
+		select {
+		case <-w:
+		case <-wake:
+			return inbound{}, false, nil
+		case <-ctx.Done():
+			return inbound{}, false, ctx.Err()
+		case <-closed:
+			return inbound{}, false, ErrClosed
+		}
+	}
+}
+
+// refill, under rmu with the batch spent, takes what producers queued as
+// the new batch and wakes producers waiting for room. If nothing was
+// queued and wait is not nil, it sets *wait to a channel that closes at
+// the next push.
+func (q *inQueue) refill(wait *chan struct{}) {
+	spent := q.batch[:0]
+	if cap(spent) > 256 {
+		spent = nil // a burst's big batch is not kept by an idle socket
+	}
+	q.mu.Lock()
+	q.batch, q.items = q.items, spent
+	q.next, q.held = 0, len(q.batch)
+	if q.waitW != nil {
+		close(q.waitW)
+		q.waitW = nil
+	}
+	if len(q.batch) == 0 && wait != nil {
+		if q.waitR == nil {
+			q.waitR = make(chan struct{})
+		}
+		*wait = q.waitR
+	}
+	q.mu.Unlock()
+}
+
+// len returns the number of messages queued, for tests.
+func (q *inQueue) len() int {
+	q.rmu.Lock()
+	defer q.rmu.Unlock()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) + q.held - q.next
+}

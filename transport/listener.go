@@ -151,8 +151,9 @@ func (l *Listener) admit(nc net.Conn) {
 		g.accepted.Add(1)
 	}
 	l.wg.Add(1)
-	go e.runAccepted(&lc.stop, func() {
+	go func() {
 		defer l.wg.Done()
+		e.run(&lc.stop)
 		l.mu.Lock()
 		delete(l.conns, nc)
 		l.mu.Unlock()
@@ -160,7 +161,7 @@ func (l *Listener) admit(nc net.Conn) {
 			g.closed(&e.gs, e.m.Reason())
 		}
 		l.cfg.emit(Event{Kind: EventClosed, Endpoint: l.endpoint, Peer: peer, Reason: e.m.Reason()})
-	})
+	}()
 }
 
 // refuse closes a connection the gate refused with a reset rather than a

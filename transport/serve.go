@@ -17,43 +17,14 @@ import (
 func (e *engine) run(stopping *atomic.Bool) error {
 	defer e.release()
 	defer e.nc.Close()
-	c, err := e.shake(stopping)
-	if err != nil {
-		return err
-	}
-	return e.serve(c)
-}
-
-// runAccepted is run for an accepted connection, calling then once it has
-// ended. The connection is served on a fresh goroutine once the handshake
-// is done, so the stack the handshake grew is not kept for the life of an
-// idle peer: a goroutine waiting to read needs a quarter of it.
-func (e *engine) runAccepted(stopping *atomic.Bool, then func()) {
-	c, err := e.shake(stopping)
-	if err != nil {
-		e.nc.Close()
-		e.release()
-		then()
-		return
-	}
-	go func() {
-		e.serve(c)
-		e.nc.Close()
-		e.release()
-		then()
-	}()
-}
-
-// shake runs the handshake and reports how it went.
-func (e *engine) shake(stopping *atomic.Bool) (*Conn, error) {
 	e.stopping = stopping
 	c, err := e.handshake()
 	if err != nil {
 		e.cfg.emit(Event{Kind: EventHandshakeFailed, Endpoint: e.endpoint, Peer: peerString(e.remote()), Reason: reasonOf(err), Err: err})
-		return nil, err
+		return err
 	}
 	e.cfg.emit(Event{Kind: EventHandshakeSucceeded, Endpoint: e.endpoint, Peer: c.remoteAddr})
-	return c, nil
+	return e.serve(c)
 }
 
 // release returns the connection's buffers to their pools. Nothing uses

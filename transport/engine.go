@@ -26,6 +26,7 @@ type engine struct {
 
 	// The current connection, reset for each one.
 	nc     net.Conn
+	addr   net.Addr // the peer's, before nc exists (a raw accept)
 	r      *Reader
 	w      *Writer
 	sig    [SignatureSize]byte
@@ -78,7 +79,7 @@ func (e *engine) closeConn(nc net.Conn) {
 // attach starts work on a new TCP connection. Buffers are made lazily by
 // SendGreeting, so a connection the gate refuses costs none.
 func (e *engine) attach(nc net.Conn) {
-	e.nc, e.r, e.w = nc, nil, nil
+	e.nc, e.r, e.w, e.addr = nc, nil, nil, nil
 	e.sigLen, e.peer, e.meta, e.refusal, e.cause = 0, Greeting{}, nil, "", nil
 	e.auth = authState{}
 }
@@ -122,7 +123,7 @@ func peerErrorText(reason string) error {
 
 func (e *engine) remote() net.Addr {
 	if e.nc == nil {
-		return nil
+		return e.addr
 	}
 	return e.nc.RemoteAddr()
 }
@@ -396,9 +397,18 @@ func (e *engine) IdentityValid() bool {
 
 func (e *engine) StartDial() { e.wantDial = true }
 
+// setConn gives an engine whose gate admitted a raw-accepted peer its
+// connection: the greeting the Start arm wrote is still buffered.
+func (e *engine) setConn(nc net.Conn) {
+	e.nc = nc
+	if e.w != nil {
+		e.w.bw.dst = nc
+	}
+}
+
 func (e *engine) SendGreeting() {
 	if e.w == nil {
-		e.w = NewWriter(e.nc)
+		e.w = NewWriter(e.nc) // nil after a raw accept, until setConn
 	}
 	e.w.Write(e.greeting()[:SignatureSize])
 }

@@ -26,6 +26,12 @@ type Listener struct {
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	conns    map[net.Conn]*liveConn
+	// The accept loop's, but for raw, which Close closes under mu.
+	pressure  int          // recent refusals less admissions; see pressureRaw
+	raw       *rawAccepter // made at the first pressure
+	rawFailed bool         // there is none to make
+	rawTaken  atomic.Int64 // connections taken by raw, for tests
+	rawKept   atomic.Int64 // of those, the ones admitted
 }
 
 // liveConn is what the listener knows of an admitted connection.
@@ -84,26 +90,79 @@ func (l *Listener) acceptLoop() {
 	defer l.wg.Done()
 	var delay time.Duration // backoff after temporary errors, as net/http does
 	for {
-		nc, err := l.ln.Accept()
-		if err != nil {
-			if l.stopping.Load() {
-				return
-			}
-			l.cfg.emit(Event{Kind: EventAcceptFailed, Endpoint: l.endpoint, Err: err})
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				// Out of file descriptors under a flood: retrying at once
-				// would spin; the backlog keeps the peers meanwhile.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
+		var err error
+		if raw := l.rawUnderPressure(); raw != nil {
+			var fd int
+			var addr net.Addr
+			if fd, addr, err = raw.accept(); err == nil {
+				delay = 0
+				l.rawTaken.Add(1)
+				l.admitFD(fd, addr)
 				continue
 			}
+		} else {
+			var nc net.Conn
+			if nc, err = l.ln.Accept(); err == nil {
+				delay = 0
+				l.admit(nc)
+				continue
+			}
+		}
+		if l.stopping.Load() {
 			return
 		}
-		delay = 0
-		l.admit(nc)
+		l.cfg.emit(Event{Kind: EventAcceptFailed, Endpoint: l.endpoint, Err: err})
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+			// Out of file descriptors under a flood: retrying at once
+			// would spin; the backlog keeps the peers meanwhile.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		}
+		return
 	}
 }
+
+// rawUnderPressure returns the raw accepter while the accept loop is under
+// pressure, making it the first time; nil otherwise, or where there is
+// none (not Linux, not TCP, or no descriptor to spare for it).
+func (l *Listener) rawUnderPressure() *rawAccepter {
+	if l.pressure < pressureRaw || l.rawFailed {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.raw == nil && !l.stopping.Load() {
+		var err error
+		if l.raw, err = newRawAccepter(l.ln); l.raw == nil {
+			l.rawFailed = true // ordinary accepts still work
+			if err != nil {
+				l.cfg.emit(Event{Kind: EventAcceptFailed, Endpoint: l.endpoint, Err: fmt.Errorf("zmtp: cannot accept raw under pressure: %w", err)})
+			}
+		}
+	}
+	return l.raw
+}
+
+// Under a flood of refused peers the accept loop switches to accepting
+// with a raw accept4 on the listener's descriptor (rawAccepter): the gate
+// decides from the address accept4 returns, and a refused peer's
+// descriptor is reset and closed without ever becoming a net.Conn, which
+// saves its poller registration and removal and the address lookups, a
+// fifth of the cost of a refusal. An admitted peer then costs a dup of
+// its descriptor (net.FileConn), which is why the switch is made only
+// under pressure: pressure counts refusals up and admissions down, and
+// the raw path is taken while it is at least pressureRaw.
+const (
+	pressureRaw = 16
+	pressureMax = 64
+)
+
+// refused and admitted keep the pressure count; the accept loop alone
+// calls them.
+func (l *Listener) refused()  { l.pressure = min(l.pressure+1, pressureMax) }
+func (l *Listener) admitted() { l.pressure = max(l.pressure-1, 0) }
 
 // isTemporary reports accept errors worth retrying (out of file descriptors
 // under a flood), which must not stop the listener.
@@ -115,14 +174,21 @@ func isTemporary(err error) bool {
 // admit runs the Start event (the gate's guards) on the accept loop; only a
 // connection that passes gets a goroutine, buffers and a handshake. A
 // refused one is closed at once and costs one engine value.
-func (l *Listener) admit(nc net.Conn) {
-	peer := peerString(nc.RemoteAddr())
+func (l *Listener) admit(nc net.Conn) { l.admitPeer(nc.RemoteAddr(), nc, -1) }
+
+// admitFD is admit for a descriptor from rawAccepter: it becomes a
+// net.Conn only if the gate admits it.
+func (l *Listener) admitFD(fd int, addr net.Addr) { l.admitPeer(addr, nil, fd) }
+
+func (l *Listener) admitPeer(addr net.Addr, nc net.Conn, fd int) {
+	peer := peerString(addr)
 	l.cfg.emit(Event{Kind: EventAccepted, Endpoint: l.endpoint, Peer: peer})
 	g := l.cfg.Gate
 	e := newEngine(l.cfg, fsm.RoleAccept, l.endpoint)
 	e.attach(nc)
+	e.addr = addr
 	if g != nil {
-		e.gs = g.slotFor(nc.RemoteAddr())
+		e.gs = g.slotFor(addr)
 	}
 	lc := &liveConn{addr: e.gs.addr, e: e}
 	// The guards run under l.mu, so an accept-from change that drops live
@@ -131,22 +197,41 @@ func (l *Listener) admit(nc net.Conn) {
 	l.mu.Lock()
 	if l.stopping.Load() {
 		l.mu.Unlock()
-		nc.Close()
+		closePeer(nc, fd)
 		return
 	}
 	err := e.fire(fsm.EventStart, nil)
+	if err == nil && nc == nil {
+		var cerr error
+		if nc, cerr = fdConn(fd); cerr != nil {
+			l.mu.Unlock()
+			if g != nil {
+				g.closed(&e.gs, fsm.ReasonNone)
+			}
+			l.cfg.emit(Event{Kind: EventAcceptFailed, Endpoint: l.endpoint, Peer: peer, Err: cerr})
+			return
+		}
+		e.setConn(nc)
+		l.rawKept.Add(1)
+	}
 	if err == nil {
 		l.conns[nc] = lc
 	}
 	l.mu.Unlock()
 	if err != nil {
+		l.refused()
 		if g != nil {
 			g.closed(&e.gs, fsm.ReasonNone) // the slots of the rules that passed, before the peer sees the close
 		}
-		refuse(nc)
+		if nc != nil {
+			refuse(nc)
+		} else {
+			refuseFD(fd)
+		}
 		l.cfg.emit(Event{Kind: EventRejected, Endpoint: l.endpoint, Peer: peer, Reason: reasonOf(err), Err: err})
 		return
 	}
+	l.admitted()
 	if g != nil {
 		g.accepted.Add(1)
 	}
@@ -162,6 +247,15 @@ func (l *Listener) admit(nc net.Conn) {
 		}
 		l.cfg.emit(Event{Kind: EventClosed, Endpoint: l.endpoint, Peer: peer, Reason: e.m.Reason()})
 	}()
+}
+
+// closePeer closes an accepted peer, whichever form it is in.
+func closePeer(nc net.Conn, fd int) {
+	if nc != nil {
+		nc.Close()
+	} else {
+		closeFD(fd)
+	}
 }
 
 // refuse closes a connection the gate refused with a reset rather than a
@@ -215,6 +309,9 @@ func (l *Listener) Close() error {
 		return nil
 	}
 	err := l.ln.Close()
+	if l.raw != nil {
+		l.raw.close()
+	}
 	for nc, lc := range l.conns {
 		lc.stop.Store(true)
 		lc.e.closeConn(nc)

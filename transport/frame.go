@@ -219,6 +219,13 @@ func (r *Reader) ReadFrame() (Frame, error) {
 		}
 	}
 	r.br.Discard(n)
+	// After a large body, read the next header alone: if its body is
+	// large too, it is read into place without passing the buffer.
+	if size >= directMin {
+		r.br.fillMax = maxHeaderSize
+	} else {
+		r.br.fillMax = 0
+	}
 	body, err := r.readBody(int(size))
 	if err != nil {
 		return Frame{}, err

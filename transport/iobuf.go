@@ -2,6 +2,7 @@ package transport
 
 import (
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 )
@@ -31,6 +32,10 @@ type bufReader struct {
 	buf  *ioBuf         // nil while nothing is buffered
 	r, w int            // buf[r:w] is unread
 	err  error          // the last read error, returned (once) when the buffer runs short
+	// fillMax, when set, caps what one read into the buffer takes: after
+	// a large frame the next header is read alone, so that the body after
+	// it goes straight into its own slice rather than through the buffer.
+	fillMax int
 }
 
 // readErr returns the pending read error and clears it, as bufio does: a
@@ -59,12 +64,22 @@ func (b *bufReader) fill() {
 		if b.buf == nil {
 			b.buf = getBuf()
 		}
-		n, err = b.readPlain(b.buf[b.w:])
+		n, err = b.readPlain(b.space())
 	}
 	b.w += n
 	if err != nil {
 		b.err = err
 	}
+}
+
+// space is where the next read goes: the free end of the buffer, no more
+// than fillMax bytes of it when that is set.
+func (b *bufReader) space() []byte {
+	p := b.buf[b.w:]
+	if b.fillMax > 0 && len(p) > b.fillMax {
+		p = p[:b.fillMax]
+	}
+	return p
 }
 
 // readPlain reads from src, retrying a read that returns nothing and no
@@ -104,8 +119,14 @@ func (b *bufReader) unread() []byte {
 // Discard skips n buffered bytes; n must not exceed Buffered.
 func (b *bufReader) Discard(n int) { b.r += n }
 
-// Read reads up to len(p) bytes. With nothing buffered, a read at least as
-// large as the buffer goes straight into p.
+// directMin is the size from which a read with nothing buffered goes
+// straight into the caller's slice, and a write goes out from it without
+// a copy into the buffer: a large frame body is then copied by the kernel
+// alone, as libzmq does.
+const directMin = 8 << 10
+
+// Read reads up to len(p) bytes. With nothing buffered, a read of at
+// least directMin goes straight into p.
 func (b *bufReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -114,7 +135,7 @@ func (b *bufReader) Read(p []byte) (int, error) {
 		if b.err != nil {
 			return 0, b.readErr()
 		}
-		if len(p) >= ioBufferSize {
+		if len(p) >= directMin {
 			if b.raw != nil {
 				return b.raw.readDirect(b, p)
 			}
@@ -162,9 +183,27 @@ type bufWriter struct {
 // Buffered returns the number of bytes waiting for Flush.
 func (w *bufWriter) Buffered() int { return w.n }
 
-// Write copies p into the buffer, flushing as it fills. With nothing
-// buffered, a p larger than the buffer is written straight through.
+// Write copies p into the buffer, flushing as it fills. A p of at least
+// directMin is written straight through, after the buffered bytes and in
+// the same system call (writev).
 func (w *bufWriter) Write(p []byte) (int, error) {
+	if len(p) >= directMin && w.err == nil {
+		var err error
+		if w.n == 0 {
+			_, err = w.dst.Write(p)
+		} else {
+			bufs := net.Buffers{w.buf[:w.n], p}
+			_, err = bufs.WriteTo(w.dst)
+			w.n = 0
+			putBuf(w.buf)
+			w.buf = nil
+		}
+		if err != nil {
+			w.err = err
+			return 0, err
+		}
+		return len(p), nil
+	}
 	nn := 0
 	for len(p) > ioBufferSize-w.n && w.err == nil {
 		var n int

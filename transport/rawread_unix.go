@@ -81,7 +81,7 @@ func (r *rawReader) rawRead(fd uintptr) bool {
 		if b.buf == nil {
 			b.buf = getBuf()
 		}
-		p = b.buf[b.w:]
+		p = b.space()
 	}
 	for {
 		n, err := syscall.Read(int(fd), p)

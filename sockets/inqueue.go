@@ -47,6 +47,9 @@ func (q *inQueue) push(in inbound, done, closed <-chan struct{}) bool {
 				return false
 			}
 		}
+		if q.items == nil {
+			q.items = getInbound()
+		}
 		q.items = append(q.items, in)
 		if q.waitR != nil {
 			close(q.waitR)
@@ -93,14 +96,22 @@ func (q *inQueue) pop(ctx context.Context, closed, wake <-chan struct{}) (in inb
 // refill, under rmu with the batch spent, takes what producers queued as
 // the new batch and wakes producers waiting for room. If nothing was
 // queued and wait is not nil, it sets *wait to a channel that closes at
-// the next push.
+// the next push. The spent batch goes back to the producers' side when
+// that is empty, or to a pool shared by all sockets, so a busy queue
+// does not grow its slices from nothing at each turn and an idle one
+// keeps none.
 func (q *inQueue) refill(wait *chan struct{}) {
 	spent := q.batch[:0]
-	if cap(spent) > 256 {
-		spent = nil // a burst's big batch is not kept by an idle socket
-	}
+	var idle []inbound
 	q.mu.Lock()
-	q.batch, q.items = q.items, spent
+	q.batch, q.items = q.items, nil
+	if len(q.batch) > 0 {
+		if cap(spent) > 0 {
+			q.items, spent = spent, nil // the producers fill the spent one next
+		}
+	} else {
+		idle, q.batch = q.batch, nil // nothing queued: hold no slice while idle
+	}
 	q.next, q.held = 0, len(q.batch)
 	if q.waitW != nil {
 		close(q.waitW)
@@ -113,7 +124,35 @@ func (q *inQueue) refill(wait *chan struct{}) {
 		*wait = q.waitR
 	}
 	q.mu.Unlock()
+	putInbound(spent)
+	putInbound(idle)
 }
+
+var inboundPool = sync.Pool{New: func() any { return new([]inbound) }}
+
+// putInbound pools a spent batch (emptied by pop); one grown far past
+// the default high-water mark is left to the collector.
+func putInbound(b []inbound) {
+	if cap(b) == 0 || cap(b) > 4096 {
+		return
+	}
+	p := inboundHolders.Get().(*[]inbound)
+	*p = b[:0]
+	inboundPool.Put(p)
+}
+
+// getInbound returns a pooled batch, or nil.
+func getInbound() []inbound {
+	p := inboundPool.Get().(*[]inbound)
+	b := *p
+	*p = nil
+	inboundHolders.Put(p)
+	return b
+}
+
+// inboundHolders keeps the pointers that carry batches through
+// inboundPool, so putting one back does not allocate.
+var inboundHolders = sync.Pool{New: func() any { return new([]inbound) }}
 
 // len returns the number of messages queued, for tests.
 func (q *inQueue) len() int {

@@ -18,7 +18,6 @@ type sendQueue struct {
 	mu       sync.Mutex
 	msgs     [][][]byte
 	cmds     [][]byte
-	spare    [][][]byte    // the writer's last batch, emptied, for reuse
 	inflight int           // messages taken by the writer and not yet written
 	limit    int           // messages queued plus in flight
 	room     chan struct{} // made by a sender that found no room; closed when room frees
@@ -44,6 +43,9 @@ func (q *sendQueue) push(frames [][]byte, pending *atomic.Int64) (room <-chan st
 	defer q.mu.Unlock()
 	if len(q.msgs)+q.inflight >= q.limit {
 		return q.roomLocked(), false
+	}
+	if q.msgs == nil {
+		q.msgs = getBatch()
 	}
 	q.msgs = append(q.msgs, frames)
 	pending.Add(1)
@@ -131,7 +133,7 @@ func (q *sendQueue) roomLocked() chan struct{} {
 func (q *sendQueue) take() (cmds [][]byte, msgs [][][]byte) {
 	q.mu.Lock()
 	cmds, msgs = q.cmds, q.msgs
-	q.cmds, q.msgs, q.spare = nil, q.spare, nil
+	q.cmds, q.msgs = nil, nil
 	q.inflight += len(msgs)
 	if len(cmds) > 0 {
 		q.freeLocked()
@@ -155,19 +157,36 @@ func (q *sendQueue) freeLocked() {
 	}
 }
 
-// recycle takes back a batch the writer is done with. A large one is left
-// to the collector, so a connection that was busy once does not keep a
-// batch-sized slice while idle.
+// Batches of queued messages are pooled across connections: a busy
+// connection takes one per burst without growing it from nothing each
+// time, and an idle one holds none.
+var batchPool = sync.Pool{New: func() any { return new([][][]byte) }}
+
+func getBatch() [][][]byte {
+	b := batchPool.Get().(*[][][]byte)
+	msgs := *b
+	*b = nil
+	batchHolders.Put(b)
+	if msgs == nil {
+		msgs = make([][][]byte, 0, 64)
+	}
+	return msgs
+}
+
+// batchHolders keeps the pointers that carry batches through batchPool, so
+// that putting one back does not allocate.
+var batchHolders = sync.Pool{New: func() any { return new([][][]byte) }}
+
+// recycle gives a batch the writer is done with back to the pool; one
+// grown past the high-water mark's usual size is left to the collector.
 func (q *sendQueue) recycle(msgs [][][]byte) {
-	if cap(msgs) > 256 {
+	if msgs == nil || cap(msgs) > 4096 {
 		return
 	}
 	clear(msgs) // the frames are the caller's
-	q.mu.Lock()
-	if q.spare == nil {
-		q.spare = msgs[:0]
-	}
-	q.mu.Unlock()
+	b := batchHolders.Get().(*[][][]byte)
+	*b = msgs[:0]
+	batchPool.Put(b)
 }
 
 // len returns the number of messages queued or in flight.

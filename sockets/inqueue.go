@@ -20,7 +20,11 @@ type inQueue struct {
 	waitR chan struct{} // made by a receiver that found nothing; closed at the next push
 	waitW chan struct{} // made by a producer that found no room; closed when the receiver takes more
 
-	rmu   sync.Mutex // the receivers' side
+	// The receivers' side, on cache lines of its own: the producers and
+	// the receiver run on different cores, and sharing a line would make
+	// each side's lock and index writes evict the other's.
+	_     [128]byte
+	rmu   sync.Mutex
 	batch []inbound
 	next  int
 }

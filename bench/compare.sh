@@ -12,7 +12,9 @@
 #
 #   -n RUNS     runs per pair (env BENCH_N, default 5)
 #   -T TESTS    tests, space-separated (env BENCH_TESTS), out of:
-#               thr-100 thr-1 thr-1k thr-64k lat conn mem (default: all)
+#               thr-100 thr-1 thr-1k thr-64k lat conn conn-token mem
+#               (default: all; conn-token is conn with ours on TOKEN-HMAC,
+#               against libzmq on NULL)
 #   -s SECONDS  how long each thr-send and conn-cli runs (env BENCH_SECS, default 2)
 #   -o DIR      keep binaries, raw RESULT lines, logs and the report there
 #               (env BENCH_OUT, default a new directory under /tmp)
@@ -28,7 +30,7 @@
 set -euo pipefail
 
 runs=${BENCH_N:-5}
-tests=${BENCH_TESTS:-"thr-100 thr-1 thr-1k thr-64k lat conn mem"}
+tests=${BENCH_TESTS:-"thr-100 thr-1 thr-1k thr-64k lat conn conn-token mem"}
 secs=${BENCH_SECS:-2}
 out=${BENCH_OUT:-}
 write=${BENCH_WRITE:-0}
@@ -53,7 +55,7 @@ fi
 
 for t in $tests; do
   case $t in
-    thr-100 | thr-1 | thr-1k | thr-64k | lat | conn | mem) ;;
+    thr-100 | thr-1 | thr-1k | thr-64k | lat | conn | conn-token | mem) ;;
     *) echo "compare.sh: unknown test $t" >&2; exit 1 ;;
   esac
 done
@@ -164,6 +166,7 @@ END {
   unit["bytes_per_conn"] = "RSS/conn ↓"
   name["thr-1"] = "thr 1 B"; name["thr-100"] = "thr 100 B"; name["thr-1k"] = "thr 1 KiB"
   name["thr-64k"] = "thr 64 KiB"; name["lat"] = "lat REQ/REP 1 B"; name["conn"] = "conn, " window " concurrent"
+  name["conn-token"] = "conn, " window " concurrent, ours TOKEN-HMAC vs libzmq NULL"
   name["mem"] = "mem, idle conns"
   print "| test | metric | libzmq→libzmq | ours→ours | **ours / libzmq** | paired | ours→libzmq | libzmq→ours |"
   print "|---|---|---:|---:|---:|---:|---:|---:|"
@@ -230,7 +233,12 @@ results=$out/results.tsv # test, metric, pair, round, value (or FAIL)
 log "building into $out/bin"
 zmqbench=$("$(dirname "$0")/../../shared/anchors/build.sh" "$out/bin" | tail -n 1)
 (cd "$repo" && go build -o "$out/bin/zmtp" ./cmd/zmtp)
-# impl_cmd IMPL ARRAY: sets ARRAY to the command that runs a mode of IMPL.
+# conn-token: ours authenticates with TOKEN-HMAC (a fresh random token),
+# libzmq stays on NULL, the issue's yardstick for the mechanism's cost.
+token=$out/perf.token
+head -c 32 /dev/urandom | base64 >"$token"
+# impl_cmd IMPL ARRAY TEST: sets ARRAY to the command that runs a mode of
+# IMPL in TEST.
 # shellcheck disable=SC2034 # cmd_ is a reference to the caller's array
 impl_cmd() {
   local -n cmd_=$2
@@ -238,6 +246,7 @@ impl_cmd() {
     libzmq) cmd_=("$zmqbench") ;;
     ours) cmd_=("$out/bin/zmtp" perf) ;;
   esac
+  if [[ $1 == ours && $3 == conn-token ]]; then cmd_+=(-token-file "$token"); fi
 }
 # libzmq's mem-cli holds two descriptors per socket.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -266,8 +275,8 @@ run_one() {
   local test=$1 pair=$2 side=$3 limit=$4 sargs=$5 cargs=$6
   shift 6
   local cli=${pair%-*} srv=${pair#*-} ep name spid ok=1 line key val scmd ccmd
-  impl_cmd "$srv" scmd
-  impl_cmd "$cli" ccmd
+  impl_cmd "$srv" scmd "$test"
+  impl_cmd "$cli" ccmd "$test"
   next_port
   ep=tcp://127.0.0.1:$port
   name=$out/log/$test.$pair.$(date +%s%N)
@@ -308,7 +317,7 @@ run_test() {
   log "$test"
   case $test in
     thr-* | lat) pairs=$all ;;
-    conn | mem) pairs=$same ;;
+    conn | conn-token | mem) pairs=$same ;;
   esac
   read -ra pairs <<<"$pairs"
   n=${#pairs[@]}
@@ -325,8 +334,8 @@ run_test() {
           run_one lat "$pair" cli 60 "lat-srv EP $((lat_count + lat_warmup))" \
             "lat-cli EP 1 $lat_count $lat_warmup" mean_us p50_us p99_us
           ;;
-        conn)
-          run_one conn "$pair" cli $((secs_up + 30)) "conn-srv EP" "conn-cli EP 100000000 $conn_window $secs" per_s
+        conn | conn-token)
+          run_one "$test" "$pair" cli $((secs_up + 30)) "conn-srv EP" "conn-cli EP 100000000 $conn_window $secs" per_s
           ;;
         mem)
           run_one mem "$pair" srv 30 "mem-srv EP $mem_conns $mem_settle_ms" "mem-cli EP $mem_conns $mem_hold" bytes_per_conn

@@ -72,7 +72,7 @@ type config struct {
 
 const usage = `usage: zmtp [flags] [message ...]
        zmtp demo
-       zmtp perf [-t limit_s] [-cpuprofile file] MODE args...
+       zmtp perf [-t limit_s] [-cpuprofile file] [-token-file file] MODE args...
 
 Binds and/or connects one socket, sends each message argument (or each line
 of standard input with -stdin), then prints received messages one per line.

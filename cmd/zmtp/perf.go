@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zmtpgo/zmtp/sockets"
+	"github.com/zmtpgo/zmtp/transport"
 )
 
 // perf is "zmtp perf", the pure-Go twin of the libzmq benchmark peer
@@ -20,7 +22,7 @@ import (
 // implemented with package sockets, so any pair of the two can be run
 // against each other (ours→ours, libzmq→libzmq, ours→libzmq, libzmq→ours).
 //
-//	zmtp perf [-t limit_s] [-cpuprofile file] MODE args...
+//	zmtp perf [-t limit_s] [-cpuprofile file] [-token-file file] MODE args...
 //	  thr-recv EP | thr-send EP SIZE SECONDS
 //	  lat-srv EP COUNT | lat-cli EP SIZE COUNT WARMUP
 //	  conn-srv EP | conn-cli EP TOTAL WINDOW SECONDS
@@ -38,6 +40,7 @@ func perf(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	limit := fs.Int("t", 60, "exit with status 142 after this many `seconds` (0: no limit)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the mode to `file`")
+	tokenFile := fs.String("token-file", "", "authenticate with TOKEN-HMAC, key id \"perf\", the token read from `file` (both sides): what the mechanism costs against NULL")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, perfUsage)
 		fs.PrintDefaults()
@@ -79,6 +82,12 @@ func perf(ctx context.Context, argv []string, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 	p := &perfRun{ctx: ctx, stdout: stdout, stderr: stderr}
+	if *tokenFile != "" {
+		if err := p.useToken(*tokenFile); err != nil {
+			fmt.Fprintf(stderr, "zmtp perf: %v\n", err)
+			return 1
+		}
+	}
 	if err := m.run(p, ep, a); err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "zmtp perf: %s: interrupted\n", name)
@@ -120,7 +129,7 @@ var perfModes = map[string]perfMode{
 	}},
 }
 
-const perfUsage = `usage: zmtp perf [-t limit_s] [-cpuprofile file] MODE args...
+const perfUsage = `usage: zmtp perf [-t limit_s] [-cpuprofile file] [-token-file file] MODE args...
   thr-recv EP | thr-send EP SIZE SECONDS
   lat-srv EP COUNT | lat-cli EP SIZE COUNT WARMUP
   conn-srv EP | conn-cli EP TOTAL WINDOW SECONDS
@@ -166,6 +175,34 @@ func perfStartProfile(path string) (stop func(), err error) {
 type perfRun struct {
 	ctx            context.Context
 	stdout, stderr io.Writer
+	// Security options added to every bound (server) and connected
+	// (client) socket; none for NULL.
+	serverSec, clientSec []sockets.Option
+}
+
+// perfKeyID is the TOKEN-HMAC key id of -token-file.
+const perfKeyID = "perf"
+
+// useToken makes every socket of the run authenticate with TOKEN-HMAC
+// using the token in file.
+func (p *perfRun) useToken(file string) error {
+	token, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	token = bytes.TrimRight(token, "\r\n")
+	table := transport.NewTokenTable()
+	if err := table.Add(perfKeyID, token); err != nil {
+		return fmt.Errorf("-token-file: %w", err)
+	}
+	p.serverSec = []sockets.Option{sockets.WithTokenServer(table)}
+	p.clientSec = []sockets.Option{sockets.WithTokenClient(perfKeyID, token)}
+	return nil
+}
+
+// connected returns a socket of type t connected to ep.
+func (p *perfRun) connected(t sockets.Type, ep string, opts ...sockets.Option) (*sockets.Socket, error) {
+	return connected(t, ep, append(opts, p.clientSec...)...)
 }
 
 // result prints the mode's RESULT line.
@@ -176,7 +213,7 @@ func (p *perfRun) result(test, format string, v ...any) {
 // bound returns a socket of type t bound to ep; an ep with port 0 is named
 // on standard error once bound.
 func (p *perfRun) bound(ep string, t sockets.Type, opts ...sockets.Option) (*sockets.Socket, error) {
-	s, err := sockets.New(t, opts...)
+	s, err := sockets.New(t, append(opts, p.serverSec...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func (p *perfRun) connCli(ep string, total, window int, secs time.Duration) erro
 	}
 
 	// Tell the server to stop.
-	stop, err := sockets.New(sockets.DEALER, sockets.WithLinger(2*time.Second))
+	stop, err := sockets.New(sockets.DEALER, append([]sockets.Option{sockets.WithLinger(2 * time.Second)}, p.clientSec...)...)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (p *perfRun) connCli(ep string, total, window int, secs time.Duration) erro
 
 // connCycle is one DEALER's life: connect, one echo, close.
 func (p *perfRun) connCycle(ctx context.Context, ep string) error {
-	s, err := connected(sockets.DEALER, ep, sockets.WithLinger(0))
+	s, err := p.connected(sockets.DEALER, ep, sockets.WithLinger(0))
 	if err != nil {
 		return err
 	}

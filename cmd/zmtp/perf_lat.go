@@ -35,7 +35,7 @@ func (p *perfRun) latCli(ep string, size, count, warmup int) error {
 	if count < 1 {
 		return fmt.Errorf("COUNT must be at least 1")
 	}
-	s, err := connected(sockets.REQ, ep)
+	s, err := p.connected(sockets.REQ, ep)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func (p *perfRun) memCli(ep string, n int, hold time.Duration) error {
 	}()
 	ctx := p.ctx
 	for range n {
-		s, err := sockets.New(sockets.DEALER, sockets.WithLinger(0))
+		s, err := sockets.New(sockets.DEALER, append([]sockets.Option{sockets.WithLinger(0)}, p.clientSec...)...)
 		if err != nil {
 			return err
 		}

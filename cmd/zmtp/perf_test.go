@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,8 +21,13 @@ const perfChildEnv = "ZMTP_TEST_RUN_MAIN"
 // TestPerfPairs runs every pair of modes ours→ours, each side a process,
 // with tiny arguments, and checks the RESULT lines.
 func TestPerfPairs(t *testing.T) {
+	token := t.TempDir() + "/token"
+	if err := os.WriteFile(token, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name     string
+		flags    []string // before the mode, on both sides
 		srv, cli []string // after the mode's endpoint
 		settle   time.Duration
 		srvTest  string // "" when the side prints no RESULT line
@@ -44,6 +50,13 @@ func TestPerfPairs(t *testing.T) {
 			cliTest: "conn", cliKeys: []string{"window", "cycles", "secs", "per_s"},
 		},
 		{
+			// Every mode takes TOKEN-HMAC; conn is where it costs most.
+			name: "conn-token", flags: []string{"-token-file", token},
+			srv: []string{"conn-srv"}, cli: []string{"conn-cli", "100000000", "4", "0.3"},
+			srvTest: "conn-srv", srvKeys: []string{"echoed"},
+			cliTest: "conn", cliKeys: []string{"window", "cycles", "secs", "per_s"},
+		},
+		{
 			// mem-srv reads its "before" resident set 200 ms after binding:
 			// connect after that, as bench/compare.sh does.
 			name: "mem", srv: []string{"mem-srv", "20", "100"}, cli: []string{"mem-cli", "20", "0.8"}, settle: 400 * time.Millisecond,
@@ -51,10 +64,10 @@ func TestPerfPairs(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startPerf(t, append([]string{"-t", "20", tt.srv[0], "tcp://127.0.0.1:0"}, tt.srv[1:]...)...)
+			srv := startPerf(t, slices.Concat([]string{"-t", "20"}, tt.flags, []string{tt.srv[0], "tcp://127.0.0.1:0"}, tt.srv[1:])...)
 			ep := srv.endpoint(t)
 			time.Sleep(tt.settle)
-			cli := startPerf(t, append([]string{"-t", "20", tt.cli[0], ep}, tt.cli[1:]...)...)
+			cli := startPerf(t, slices.Concat([]string{"-t", "20"}, tt.flags, []string{tt.cli[0], ep}, tt.cli[1:])...)
 			cliOut := cli.wait(t, 0)
 			srvOut := srv.wait(t, 0)
 			checkPerfResult(t, tt.srv[0], srvOut, tt.srvTest, tt.srvKeys)
@@ -91,7 +104,8 @@ func TestPerfUsage(t *testing.T) {
 		{[]string{"perf", "-nosuchflag", "thr-recv", "tcp://127.0.0.1:1"}, 1, "nosuchflag"},
 		{[]string{"perf", "-h"}, 0, "mem-srv EP N SETTLE_MS"},
 		{[]string{"perf", "-t", "5", "thr-recv", "udp://127.0.0.1:1"}, 2, "zmtp perf: thr-recv:"},
-		{[]string{"-h"}, 0, "zmtp perf [-t limit_s] [-cpuprofile file] MODE args..."},
+		{[]string{"-h"}, 0, "zmtp perf [-t limit_s] [-cpuprofile file] [-token-file file] MODE args..."},
+		{[]string{"perf", "-token-file", "/nonexistent/token", "conn-srv", "tcp://127.0.0.1:1"}, 1, "/nonexistent/token"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), tt.args, nil, &out, &errb)

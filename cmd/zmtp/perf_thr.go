@@ -58,7 +58,7 @@ func (p *perfRun) thrRecv(ep string) error {
 // then the end marker; Close waits (up to the 30 s linger, as zmqbench
 // sets) until everything is handed to the kernel.
 func (p *perfRun) thrSend(ep string, size int, secs time.Duration) error {
-	s, err := connected(sockets.PUSH, ep, sockets.WithLinger(30*time.Second))
+	s, err := p.connected(sockets.PUSH, ep, sockets.WithLinger(30*time.Second))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ package interop
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	zmq "github.com/pebbe/zmq4"
@@ -42,6 +43,21 @@ var pairCases = []pairCase{
 		orecv(t, o, "a", "b")
 		orecv(t, o, "c")
 	}},
+	{
+		// libzmq greets as soon as it connects, so a server that defers
+		// accept until the first byte serves it at once (the kernel would
+		// otherwise hold it 10 s).
+		name: "libzmq PUSH to ours PULL deferring accept", ours: sockets.PULL, zmq: zmq.PUSH,
+		oopts: []sockets.Option{sockets.WithDeferAccept(10 * time.Second)},
+		run: func(t *testing.T, o *sockets.Socket, z *zmq.Socket) {
+			t0 := time.Now()
+			zsend(t, z, "a")
+			orecv(t, o, "a")
+			if d := time.Since(t0); d > 3*time.Second {
+				t.Errorf("the first message took %v", d)
+			}
+		},
+	},
 	{name: "ours REQ to libzmq REP", ours: sockets.REQ, zmq: zmq.REP, run: func(t *testing.T, o *sockets.Socket, z *zmq.Socket) {
 		for range 2 {
 			osend(t, o, "question", "2")

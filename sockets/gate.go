@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/zmtpgo/zmtp/transport"
 )
@@ -66,6 +67,14 @@ func WithMaxPeersPerIP(n int) Option {
 func WithMaxHandshakes(n int) Option {
 	return limitOption("WithMaxHandshakes", func(l *transport.Limits) { l.MaxHandshakes = n })
 }
+
+// WithDeferAccept has the kernel hold each new TCP connection to the
+// socket's bound endpoints until its first byte arrives, or about d has
+// passed, before accepting it (TCP_DEFER_ACCEPT; Linux only, ignored
+// elsewhere). ZMTP peers send their greeting at once and are not delayed;
+// connections that stay silent, as in a connection flood, never reach the
+// gate or take a slot. See transport.Config.DeferAccept.
+func WithDeferAccept(d time.Duration) Option { return func(o *options) { o.deferAccept = d } }
 
 // WithMaxHandshakesPerIP caps the handshakes in progress from any one
 // source address (0, the default, is unlimited).

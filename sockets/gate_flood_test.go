@@ -141,3 +141,57 @@ func TestFloodFromOneAddress(t *testing.T) {
 		t.Errorf("heap grew by %d MiB under the flood", growth>>20)
 	}
 }
+
+// TestSilentFloodWithDeferAccept: with WithDeferAccept, connections that
+// stay silent are held by the kernel and never reach the socket: a flood
+// of them from one address is not even seen (no accept, no rejection, no
+// slot), while a legitimate PUSH, which greets at once, connects and
+// delivers. Bounded: at most 500 flood connections, 5 s.
+func TestSilentFloodWithDeferAccept(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("TCP_DEFER_ACCEPT is Linux's")
+	}
+	var fromFlood atomic.Int64
+	pull := newSock(t, PULL, WithDeferAccept(10*time.Second), WithMaxPeersPerIP(8), WithMaxHandshakesPerIP(4),
+		WithMonitor(func(ev Event) {
+			if ev.Kind == transport.EventAccepted && strings.HasPrefix(ev.Peer, "127.0.0.2:") {
+				fromFlood.Add(1)
+			}
+		}))
+	if err := pull.Bind("tcp://127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(pull.LastEndpoint(), "tcp://")
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: time.Second}
+	deadline := time.Now().Add(5 * time.Second)
+	var held []net.Conn
+	defer func() {
+		for _, nc := range held {
+			nc.Close()
+		}
+	}()
+	for len(held) < 500 && time.Now().Before(deadline) {
+		nc, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("flood dial %d: %v", len(held), err)
+		}
+		held = append(held, nc)
+	}
+	push := newSock(t, PUSH, WithLinger(0))
+	connectTo(t, push, pull.LastEndpoint())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := range 10 {
+		if err := push.Send(ctx, NewMsgString(fmt.Sprint("job ", i))); err != nil {
+			t.Fatalf("send during the flood: %v", err)
+		}
+		if m, err := pull.Recv(ctx); err != nil || m.String() != fmt.Sprint("job ", i) {
+			t.Fatalf("recv during the flood: %q, %v", m, err)
+		}
+	}
+	st := pull.GateStats()
+	if n := fromFlood.Load(); n != 0 || st.Accepted != 1 {
+		t.Errorf("%d flood connections reached the socket; gate stats %+v", n, st)
+	}
+	t.Logf("%d silent connections held by the kernel; the legitimate client exchanged 10 messages; gate %+v", len(held), st)
+}

@@ -18,6 +18,7 @@ type options struct {
 	sendHWM, recvHWM int
 	maxMsgSize       int64
 	handshakeTimeout time.Duration
+	deferAccept      time.Duration
 	reconnectIvl     time.Duration
 	reconnectIvlMax  time.Duration
 	linger           time.Duration

@@ -192,7 +192,7 @@ func New(t Type, opts ...Option) (*Socket, error) {
 	}
 	s.cfg = transport.Config{
 		SocketType: t, Identity: o.identity, MaxMsgSize: o.maxMsgSize,
-		HandshakeTimeout: o.handshakeTimeout, ReconnectIvl: o.reconnectIvl, ReconnectIvlMax: o.reconnectIvlMax,
+		HandshakeTimeout: o.handshakeTimeout, DeferAccept: o.deferAccept, ReconnectIvl: o.reconnectIvl, ReconnectIvlMax: o.reconnectIvlMax,
 		SendQueue: o.sendHWM, Gate: gate, Handler: handler{s}, Monitor: s.monitor, Heartbeat: o.heartbeat, KeepAlive: o.keepAlive, Security: o.security, Dial: o.dial,
 	}
 	switch t {

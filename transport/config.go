@@ -39,6 +39,16 @@ type Config struct {
 	Heartbeat Heartbeat
 	// KeepAlive sets TCP keepalive; the zero value leaves the OS default.
 	KeepAlive KeepAlive
+	// DeferAccept, when positive, has a bound TCP endpoint's kernel hold a
+	// new connection until its first byte arrives, or until about this
+	// long has passed (whole seconds, rounded up), before accept sees it
+	// (TCP_DEFER_ACCEPT; Linux only, ignored elsewhere). ZMTP peers send
+	// their greeting at once, so they are not delayed; a flood of
+	// connections that stay silent then costs no accept, no gate check and
+	// no handshake slot, the kernel dropping them when their peer resets.
+	// A silent peer still accepted after the wait meets the handshake
+	// timeout as usual.
+	DeferAccept time.Duration
 	// Security is the mechanism and credentials; the zero value is NULL.
 	Security Security
 	// Dial, when set, opens the connecting side's connections instead of

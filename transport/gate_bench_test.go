@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,8 +68,14 @@ func BenchmarkGateAdmitParallel(b *testing.B) {
 // benchListener binds a PULL listener with gate g (nil: none) and the
 // handshake timeout d.
 func benchListener(b *testing.B, g *Gate, d time.Duration) string {
+	return benchListenerCfg(b, &Config{SocketType: PULL, Gate: g, Handler: dropHandler{}, HandshakeTimeout: d})
+}
+
+// benchListenerCfg binds a listener with cfg on loopback and returns its
+// address.
+func benchListenerCfg(b *testing.B, cfg *Config) string {
 	b.Helper()
-	l, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Gate: g, Handler: dropHandler{}, HandshakeTimeout: d})
+	l, err := Listen("tcp://127.0.0.1:0", cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -169,30 +176,45 @@ func BenchmarkReject(b *testing.B) {
 // where it also competes for the server's scheduler. The per-IP caps
 // refuse the flood at accept.
 func BenchmarkHandshakeUnderFlood(b *testing.B) {
-	for _, flood := range []string{"none", "process", "goroutine"} {
-		b.Run("flood="+flood, func(b *testing.B) {
+	for _, variant := range []string{"none", "process", "goroutine", "none,defer", "process,defer", "talking,defer"} {
+		flood, deferred := strings.CutSuffix(variant, ",defer")
+		talk := flood == "talking"
+		if talk {
+			flood = "process"
+		}
+		b.Run("flood="+variant, func(b *testing.B) {
 			g := NewGate()
 			g.SetLimits(Limits{MaxPeersPerIP: 8, MaxHandshakesPerIP: 4, MaxHandshakes: 64, MaxPeers: 1024})
-			addr := benchListener(b, g, time.Second)
+			cfg := &Config{SocketType: PULL, Gate: g, Handler: dropHandler{}, HandshakeTimeout: time.Second}
+			// With DeferAccept the flood's silent connections never reach
+			// accept; the legitimate client greets first, as ZMTP clients
+			// do (handshakeOnce waits for the server's first byte, which a
+			// deferring server sends only after the client's).
+			client := handshakeOnce
+			if deferred {
+				cfg.DeferAccept = time.Second
+				client = greetFirst
+			}
+			addr := benchListenerCfg(b, cfg)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var dials atomic.Int64
 			var stop func() int64
 			switch flood {
 			case "process":
-				stop = floodProcess(b, addr)
+				stop = floodProcess(b, addr, talk)
 			case "goroutine":
 				on, done := make(chan struct{}), make(chan struct{})
 				go func() {
 					defer close(done)
-					floodFrom(ctx, addr, "127.0.0.2", 500, &dials, on)
+					floodFrom(ctx, addr, "127.0.0.2", 500, &dials, on, false)
 				}()
 				<-on
 				stop = func() int64 { cancel(); <-done; return dials.Load() }
 			}
 			r0 := g.Stats()
 			for b.Loop() {
-				if err := handshakeOnce(addr, "127.0.0.1"); err != nil {
+				if err := client(addr, "127.0.0.1"); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -210,7 +232,7 @@ func BenchmarkHandshakeUnderFlood(b *testing.B) {
 // floodProcess starts TestFloodHelper in a child process flooding addr,
 // waits until the flood is on, and returns the function that stops it and
 // reports its dials.
-func floodProcess(b *testing.B, addr string) (stop func() int64) {
+func floodProcess(b *testing.B, addr string, talk bool) (stop func() int64) {
 	args := []string{os.Args[0], "-test.run=^TestFloodHelper$", "-test.count=1", "-test.v"}
 	if cpu := os.Getenv("ZMTP_FLOOD_CPU"); cpu != "" {
 		// Pin the flood to its own CPU (run the benchmark under taskset on
@@ -219,6 +241,9 @@ func floodProcess(b *testing.B, addr string) (stop func() int64) {
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "ZMTP_FLOOD_ADDR="+addr)
+	if talk {
+		cmd.Env = append(cmd.Env, "ZMTP_FLOOD_BYTE=1")
+	}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -266,14 +291,15 @@ func TestFloodHelper(t *testing.T) {
 		<-on
 		fmt.Println("flood on")
 	}()
-	floodFrom(ctx, addr, "127.0.0.2", 500, &dials, on)
+	floodFrom(ctx, addr, "127.0.0.2", 500, &dials, on, os.Getenv("ZMTP_FLOOD_BYTE") != "")
 	fmt.Printf("flood dials=%d\n", dials.Load())
 }
 
 // floodFrom dials addr from src until ctx ends, holding the newest n
-// connections open and silent. It closes on once the floods sharing dials
-// have made 200 attempts.
-func floodFrom(ctx context.Context, addr, src string, n int, dials *atomic.Int64, on chan struct{}) {
+// connections open and silent, or, with talk, after one byte (the first
+// of a greeting: what a flood must send to get past DeferAccept). It
+// closes on once the floods sharing dials have made 200 attempts.
+func floodFrom(ctx context.Context, addr, src string, n int, dials *atomic.Int64, on chan struct{}, talk bool) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
 	var held []net.Conn
 	defer func() {
@@ -288,6 +314,9 @@ func floodFrom(ctx context.Context, addr, src string, n int, dials *atomic.Int64
 		}
 		if err != nil {
 			continue
+		}
+		if talk {
+			nc.Write([]byte{0xFF})
 		}
 		held = append(held, nc)
 		if len(held) > n {

@@ -133,6 +133,35 @@ func clientHandshake(nc net.Conn) error {
 	return nil
 }
 
+// greetFirst dials from src and completes a NULL handshake sending its
+// greeting and READY first, as ZMTP clients (libzmq, ours) do, before
+// reading the server's.
+func greetFirst(addr, src string) error {
+	nc, err := dialSrc(addr, src)
+	if err != nil {
+		return err
+	}
+	defer abort(nc)
+	nc.SetDeadline(time.Now().Add(netWait))
+	out := Greeting{Major: 3, Minor: 1, Mechanism: MechanismNull}.Append(nil)
+	out = append(out, readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})...)
+	if _, err := nc.Write(out); err != nil {
+		return err
+	}
+	r := NewReader(nc, 1<<20)
+	if _, err := r.ReadGreeting(); err != nil {
+		return err
+	}
+	f, err := r.ReadFrame()
+	if err != nil {
+		return err
+	}
+	if cmd, err := ParseCommand(f.Body); err != nil || cmd.Name != CmdReady {
+		return fmt.Errorf("want READY, got %v %v", cmd.Name, err)
+	}
+	return nil
+}
+
 // sendRawMsg sends a one-frame message on a handshaken raw connection.
 func sendRawMsg(nc net.Conn, body string) error {
 	_, err := nc.Write(frame(0, []byte(body)))

@@ -53,6 +53,9 @@ func Listen(endpoint string, cfg *Config) (*Listener, error) {
 	}
 	var lc net.ListenConfig
 	lc.KeepAlive, lc.KeepAliveConfig = cfg.KeepAlive.keepAliveFor()
+	if cfg.DeferAccept > 0 && ep.Transport == TransportTCP {
+		lc.Control = deferAccept(cfg.DeferAccept)
+	}
 	ln, err := lc.Listen(context.Background(), ep.network(), ep.Address)
 	if err != nil {
 		cfg.emit(Event{Kind: EventBindFailed, Endpoint: endpoint, Err: err})

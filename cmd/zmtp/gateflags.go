@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/zmtpgo/zmtp/sockets"
 	"github.com/zmtpgo/zmtp/transport"
@@ -18,6 +19,7 @@ type gateFlags struct {
 	maxHandshakes      int
 	maxHandshakesPerIP int
 	perIPv6Prefix      int
+	deferAccept        time.Duration
 	stats              bool
 }
 
@@ -29,6 +31,7 @@ func (g *gateFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&g.maxHandshakes, "max-handshakes", 0, "most handshakes in progress (0: unlimited)")
 	fs.IntVar(&g.maxHandshakesPerIP, "max-handshakes-per-ip", 0, "most handshakes in progress from one source address (0: unlimited)")
 	fs.IntVar(&g.perIPv6Prefix, "per-ip-v6-prefix", 128, "the per-IP caps count IPv6 peers by this prefix length, e.g. 64")
+	fs.DurationVar(&g.deferAccept, "defer-accept", 0, "the kernel holds a new connection until its first byte, or about this long, before accepting it: silent connection floods never reach the gate (Linux; 0: off)")
 	fs.BoolVar(&g.stats, "gate-stats", false, "print the gate's counters on standard error at exit")
 }
 
@@ -48,6 +51,9 @@ func (g *gateFlags) validate() error {
 			return fmt.Errorf("%s %d: want 0 (unlimited) or more", f.name, f.v)
 		}
 	}
+	if g.deferAccept < 0 {
+		return fmt.Errorf("-defer-accept %v: want 0 (off) or more", g.deferAccept)
+	}
 	if g.perIPv6Prefix < 1 || g.perIPv6Prefix > 128 {
 		return fmt.Errorf("-per-ip-v6-prefix %d: want 1 to 128", g.perIPv6Prefix)
 	}
@@ -59,6 +65,9 @@ func (g *gateFlags) options() []sockets.Option {
 		sockets.WithMaxPeers(g.maxPeers), sockets.WithMaxPeersPerIP(g.maxPeersPerIP),
 		sockets.WithMaxHandshakes(g.maxHandshakes), sockets.WithMaxHandshakesPerIP(g.maxHandshakesPerIP),
 		sockets.WithPerIPv6Prefix(g.perIPv6Prefix),
+	}
+	if g.deferAccept > 0 {
+		opts = append(opts, sockets.WithDeferAccept(g.deferAccept))
 	}
 	if len(g.allow) > 0 {
 		opts = append(opts, sockets.WithAllow(g.allow...))

@@ -34,6 +34,7 @@ func TestBadFlagsExitTwoWithAMessage(t *testing.T) {
 		{[]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-deny", "::1/129"}, `-deny: zmtp: invalid accept-from prefix "::1/129"`},
 		{[]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-max-peers-per-ip", "-1"}, "-max-peers-per-ip -1"},
 		{[]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-per-ip-v6-prefix", "0"}, "-per-ip-v6-prefix 0"},
+		{[]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-defer-accept", "-1s"}, "-defer-accept -1s"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), tt.args, strings.NewReader(""), &out, &errb)

@@ -37,25 +37,41 @@ func benchPair(b *testing.B, bindType, connectType Type) (bound, connected *Sock
 func BenchmarkPushPull(b *testing.B) {
 	for _, size := range []int{1, 100, 1 << 10, 64 << 10} {
 		b.Run(sizeName(size), func(b *testing.B) {
-			pull, push := benchPair(b, PULL, PUSH)
-			ctx := context.Background()
-			body := bytes.Repeat([]byte{'x'}, size)
-			// One message through before the clock starts: the handshake
-			// is not what is measured.
-			if err := push.Send(ctx, NewMsg(body)); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := pull.Recv(ctx); err != nil {
-				b.Fatal(err)
-			}
-			pump(b, push, pull, body, func(m Msg) error {
-				if len(m.Frames) != 1 || len(m.Frames[0]) != size {
-					return fmt.Errorf("received %d frames, want 1 of %d bytes", len(m.Frames), size)
-				}
-				return nil
-			})
+			benchPushPull(b, size, false)
 		})
 	}
+	// The receiver gives each message back (Msg.Free), as zmqbench's
+	// receive into one zmq_msg_t does.
+	for _, size := range []int{1 << 10, 64 << 10} {
+		b.Run(sizeName(size)+"-free", func(b *testing.B) {
+			benchPushPull(b, size, true)
+		})
+	}
+}
+
+// benchPushPull is one BenchmarkPushPull case; with free the receiver
+// gives each message back.
+func benchPushPull(b *testing.B, size int, free bool) {
+	pull, push := benchPair(b, PULL, PUSH)
+	ctx := context.Background()
+	body := bytes.Repeat([]byte{'x'}, size)
+	// One message through before the clock starts: the handshake is not
+	// what is measured.
+	if err := push.Send(ctx, NewMsg(body)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pull.Recv(ctx); err != nil {
+		b.Fatal(err)
+	}
+	pump(b, push, pull, body, func(m Msg) error {
+		if len(m.Frames) != 1 || len(m.Frames[0]) != size {
+			return fmt.Errorf("received %d frames, want 1 of %d bytes", len(m.Frames), size)
+		}
+		if free {
+			m.Free()
+		}
+		return nil
+	})
 }
 
 // pump times b.N sends of body from push while pull receives them on

@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -191,5 +192,44 @@ func TestDisconnectAndUnbindUnknownEndpoint(t *testing.T) {
 	}
 	if err := s.Unbind("tcp://127.0.0.1:1"); !errors.Is(err, ErrNoEndpoint) {
 		t.Fatalf("Unbind: %v", err)
+	}
+}
+
+// TestFreeRecycledBodies: a receiver that frees every message gets each
+// later message intact, of every size around the pool's classes, while
+// the bodies it freed are reused under it.
+func TestFreeRecycledBodies(t *testing.T) {
+	pull := newSock(t, PULL)
+	push := newSock(t, PUSH)
+	connectTo(t, push, bindAny(t, pull))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sizes := []int{1, 511, 512, 513, 1000, 1024, 4096, 65535, 65536, 70000, 262144, 262145}
+	const rounds = 20
+	go func() {
+		for r := range rounds {
+			for i, n := range sizes {
+				body := bytes.Repeat([]byte{byte(r*len(sizes) + i)}, n)
+				if err := push.Send(ctx, NewMsg(body, []byte("tail"))); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	for r := range rounds {
+		for i, n := range sizes {
+			m, err := pull.Recv(ctx)
+			if err != nil {
+				t.Fatalf("round %d, size %d: %v", r, n, err)
+			}
+			want := bytes.Repeat([]byte{byte(r*len(sizes) + i)}, n)
+			if len(m.Frames) != 2 || !bytes.Equal(m.Frames[0], want) || string(m.Frames[1]) != "tail" {
+				t.Fatalf("round %d, size %d: a message came back altered", r, n)
+			}
+			m.Free()
+			if m.Frames != nil {
+				t.Fatal("Free left the frames in the message")
+			}
+		}
 	}
 }

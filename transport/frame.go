@@ -247,7 +247,7 @@ func (r *Reader) readBody(size int) ([]byte, error) {
 		}
 	}
 	if size <= bodyChunkSize {
-		body := make([]byte, size)
+		body := newBody(size)
 		if _, err := io.ReadFull(r.br, body); err != nil {
 			return nil, frameReadError(err, false, "body")
 		}

@@ -33,6 +33,10 @@ func (p *perfRun) thrRecv(ep string) error {
 			return err
 		}
 		sz := len(m.Frames[0])
+		// Done with the message: its body goes back for the next receives,
+		// as zmqbench's zmq_msg_recv into the same zmq_msg_t releases the
+		// last one.
+		m.Free()
 		if sz == 0 {
 			break // end marker
 		}

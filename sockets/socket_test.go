@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -232,4 +233,41 @@ func TestFreeRecycledBodies(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReceivedMessagesAreNotPinned: messages the application has dropped
+// are collectable, whatever the receiver kept (here, one small message):
+// the frame-list slab of the reader, which the kept message shares, must
+// not hold its neighbours' large bodies, nor an idle connection its last
+// messages.
+func TestReceivedMessagesAreNotPinned(t *testing.T) {
+	pull := newSock(t, PULL)
+	push := newSock(t, PUSH)
+	connectTo(t, push, bindAny(t, pull))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	big := bytes.Repeat([]byte{'b'}, 1<<20)
+	mustSend(t, push, "keep")
+	for range 31 {
+		if err := push.Send(ctx, NewMsg(big)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept, err := pull.Recv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 31 {
+		if _, err := pull.Recv(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.HeapAlloc > 16<<20 {
+		t.Errorf("%d MiB of heap live after dropping 31 MiB of messages", ms.HeapAlloc>>20)
+	}
+	runtime.KeepAlive(kept)
 }

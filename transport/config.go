@@ -41,8 +41,10 @@ type Config struct {
 	KeepAlive KeepAlive
 	// DeferAccept, when positive, has a bound TCP endpoint's kernel hold a
 	// new connection until its first byte arrives, or until about this
-	// long has passed (whole seconds, rounded up), before accept sees it
-	// (TCP_DEFER_ACCEPT; Linux only, ignored elsewhere). ZMTP peers send
+	// long has passed, before accept sees it (TCP_DEFER_ACCEPT; Linux
+	// only, ignored elsewhere). The kernel counts the wait in SYN-ACK
+	// retransmissions, so it is rounded up to 1, 3, 7, 15, 31 … s, and
+	// capped at an hour. ZMTP peers send
 	// their greeting at once, so they are not delayed; a flood of
 	// connections that stay silent then costs no accept, no gate check and
 	// no handshake slot, the kernel dropping them when their peer resets.

@@ -397,6 +397,13 @@ func (c *Conn) write(err error) bool {
 	return true
 }
 
+// The frame-list slab of readLoop: its entries, and the largest first
+// frame that takes one.
+const (
+	slabSize = 16
+	slabBody = 256
+)
+
 // MaxFrames caps the frames of one received message, whatever the maximum
 // message size: a peer could otherwise send empty frames flagged MORE
 // without end. libzmq has no such cap; 65,536 is far beyond any real use.
@@ -428,13 +435,16 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 			// cap, a stream of them would grow one message without bound.
 			return fmt.Errorf("%w: message of more than %d frames", ErrFrameTooLarge, MaxFrames)
 		}
-		if msg == nil {
-			// A message's frame list comes from a shared slab: one
-			// allocation per 32 single-frame messages instead of one each.
-			// The window's capacity is 1, so a further frame, or a user's
+		if msg == nil && len(f.Body) <= slabBody {
+			// A small message's frame list comes from a shared slab: one
+			// allocation per slabSize messages instead of one each. The
+			// window's capacity is 1, so a further frame, or a user's
 			// append, moves the list out rather than into its neighbour.
+			// A message kept keeps its slab, and the slab its neighbours'
+			// first frames: hence small bodies only, at most slabSize ×
+			// slabBody bytes.
 			if len(slab) == 0 {
-				slab = make([][]byte, 32)
+				slab = make([][]byte, slabSize)
 			}
 			msg, slab = slab[:1:1], slab[1:]
 			msg[0] = f.Body
@@ -446,6 +456,9 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		}
 		h.Message(c, msg)
 		msg, size = nil, 0
+		if e.r.Buffered() == 0 {
+			slab = nil // about to wait: an idle connection keeps no slab alive
+		}
 		select {
 		case <-c.done:
 			return c.Err()

@@ -8,6 +8,7 @@ import (
 
 // deferAccept sets TCP_DEFER_ACCEPT on a listening socket (Config.DeferAccept).
 func deferAccept(d time.Duration) func(network, address string, c syscall.RawConn) error {
+	d = min(d, time.Hour) // beyond, the kernel's retransmission count saturates anyway
 	secs := int((d + time.Second - 1) / time.Second)
 	return func(network, address string, c syscall.RawConn) error {
 		var serr error

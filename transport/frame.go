@@ -38,6 +38,7 @@ const (
 	maxHeaderSize  = 9         // flags + 8-byte size
 	ioBufferSize   = 64 << 10  // bufio buffers: batches many small frames per syscall
 	bodyChunkSize  = 256 << 10 // first allocation for a large body; grows as data arrives
+	largeBody      = 32 << 10  // a body read into place, not through the buffer
 	maxFrameLength = math.MaxInt
 )
 
@@ -219,9 +220,11 @@ func (r *Reader) ReadFrame() (Frame, error) {
 		}
 	}
 	r.br.Discard(n)
-	// After a large body, read the next header alone: if its body is
-	// large too, it is read into place without passing the buffer.
-	if size >= directMin {
+	// Past a large header, read no more than a header at a time into the
+	// buffer: the body goes into place without passing the buffer, and so
+	// does the next one if it is large too. Bodies smaller than half the
+	// buffer are cheaper to copy than to read alone.
+	if size >= largeBody {
 		r.br.fillMax = maxHeaderSize
 	} else {
 		r.br.fillMax = 0

@@ -135,7 +135,10 @@ func (b *bufReader) Read(p []byte) (int, error) {
 		if b.err != nil {
 			return 0, b.readErr()
 		}
-		if len(p) >= directMin {
+		// Inside a large body (fillMax set), the rest goes into place
+		// whatever its size: through the capped buffer it would take a
+		// system call per fillMax bytes.
+		if len(p) >= directMin || b.fillMax > 0 {
 			if b.raw != nil {
 				return b.raw.readDirect(b, p)
 			}
@@ -250,6 +253,7 @@ func (w *bufWriter) Flush() error {
 		return w.err
 	}
 	if w.n == 0 {
+		w.Release()
 		return nil
 	}
 	n, err := w.dst.Write(w.buf[:w.n])

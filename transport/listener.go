@@ -27,11 +27,12 @@ type Listener struct {
 	mu       sync.Mutex
 	conns    map[net.Conn]*liveConn
 	// The accept loop's, but for raw, which Close closes under mu.
-	pressure  int          // recent refusals less admissions; see pressureRaw
-	raw       *rawAccepter // made at the first pressure
-	rawFailed bool         // there is none to make
-	rawTaken  atomic.Int64 // connections taken by raw, for tests
-	rawKept   atomic.Int64 // of those, the ones admitted
+	pressure int          // recent refusals less admissions; see pressureRaw
+	raw      *rawAccepter // made at the first pressure
+	rawNone  bool         // there is none to make here
+	rawRetry time.Time    // after a failure to make one, not before this
+	rawTaken atomic.Int64 // connections taken by raw, for tests
+	rawKept  atomic.Int64 // of those, the ones admitted
 }
 
 // liveConn is what the listener knows of an admitted connection.
@@ -91,6 +92,16 @@ func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 func (l *Listener) acceptLoop() {
 	defer l.wg.Done()
+	// The raw accepter's duplicate descriptor keeps the socket listening:
+	// if the loop ends on an error while the Listener stays open, it must
+	// go too, or the kernel would go on completing connections nobody takes.
+	defer func() {
+		l.mu.Lock()
+		if l.raw != nil {
+			l.raw.close()
+		}
+		l.mu.Unlock()
+	}()
 	var delay time.Duration // backoff after temporary errors, as net/http does
 	for {
 		var err error
@@ -131,18 +142,23 @@ func (l *Listener) acceptLoop() {
 // pressure, making it the first time; nil otherwise, or where there is
 // none (not Linux, not TCP, or no descriptor to spare for it).
 func (l *Listener) rawUnderPressure() *rawAccepter {
-	if l.pressure < pressureRaw || l.rawFailed {
+	if l.pressure < pressureRaw || l.rawNone || time.Now().Before(l.rawRetry) {
 		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.raw == nil && !l.stopping.Load() {
 		var err error
-		if l.raw, err = newRawAccepter(l.ln); l.raw == nil {
-			l.rawFailed = true // ordinary accepts still work
-			if err != nil {
-				l.cfg.emit(Event{Kind: EventAcceptFailed, Endpoint: l.endpoint, Err: fmt.Errorf("zmtp: cannot accept raw under pressure: %w", err)})
-			}
+		l.raw, err = newRawAccepter(l.ln)
+		switch {
+		case err != nil:
+			// Out of descriptors, most likely, in the very flood that
+			// brought the pressure: ordinary accepts go on, and the raw
+			// path is tried again a second later.
+			l.rawRetry = time.Now().Add(time.Second)
+			l.cfg.emit(Event{Kind: EventAcceptFailed, Endpoint: l.endpoint, Err: fmt.Errorf("zmtp: cannot accept raw under pressure: %w", err)})
+		case l.raw == nil:
+			l.rawNone = true // not TCP, or not Linux
 		}
 	}
 	return l.raw
@@ -206,7 +222,7 @@ func (l *Listener) admitPeer(addr net.Addr, nc net.Conn, fd int) {
 	err := e.fire(fsm.EventStart, nil)
 	if err == nil && nc == nil {
 		var cerr error
-		if nc, cerr = fdConn(fd); cerr != nil {
+		if nc, cerr = l.fdConn(fd); cerr != nil {
 			l.mu.Unlock()
 			if g != nil {
 				g.closed(&e.gs, fsm.ReasonNone)
@@ -250,6 +266,29 @@ func (l *Listener) admitPeer(addr net.Addr, nc net.Conn, fd int) {
 		}
 		l.cfg.emit(Event{Kind: EventClosed, Endpoint: l.endpoint, Peer: peer, Reason: e.m.Reason()})
 	}()
+}
+
+// fdConn makes an admitted raw-accepted descriptor a net.Conn with the
+// keepalive settings an ordinary accept from the listener would have
+// given it (net.FileConn turns Go's default keepalive on).
+func (l *Listener) fdConn(fd int) (net.Conn, error) {
+	nc, err := fdConn(fd)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_, ka := l.cfg.KeepAlive.keepAliveFor()
+		if ka.Enable {
+			err = tc.SetKeepAliveConfig(ka)
+		} else {
+			err = tc.SetKeepAlive(false) // the OS default, as the listener leaves it
+		}
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+	}
+	return nc, nil
 }
 
 // closePeer closes an accepted peer, whichever form it is in.

@@ -59,7 +59,10 @@ func (a *rawAccepter) accept() (int, net.Addr, error) {
 
 func (a *rawAccepter) rawAccept(fd uintptr) bool {
 	for {
-		nfd, sa, err := syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		// Blocking: the descriptor is only closed or handed to
+		// net.FileConn, whose duplicate is made non-blocking; os.NewFile on
+		// a non-blocking one would register it with the poller for nothing.
+		nfd, sa, err := syscall.Accept4(int(fd), syscall.SOCK_CLOEXEC)
 		switch err {
 		case syscall.EINTR, syscall.ECONNABORTED:
 			continue // as the net package does: the peer left before we took it

@@ -17,9 +17,10 @@ import (
 // buffer. net.Conn.Read offers no such moment: it needs the buffer before
 // it parks.
 type rawReader struct {
-	rc   syscall.RawConn
-	nc   net.Conn
-	read func(fd uintptr) bool // rawRead, bound once
+	rc      syscall.RawConn
+	nc      net.Conn
+	network string                // for errors: "tcp" or "unix"
+	read    func(fd uintptr) bool // rawRead, bound once
 
 	// The current read, for the callback.
 	b      *bufReader
@@ -42,7 +43,10 @@ func newRawReader(nc net.Conn) *rawReader {
 	if err != nil {
 		return nil
 	}
-	r := &rawReader{rc: rc, nc: nc}
+	r := &rawReader{rc: rc, nc: nc, network: "tcp"}
+	if _, ok := nc.(*net.UnixConn); ok {
+		r.network = "unix"
+	}
 	r.read = r.rawRead
 	return r
 }
@@ -62,7 +66,7 @@ func (r *rawReader) do(b *bufReader, direct []byte) (int, error) {
 		return 0, err
 	}
 	if rerr != nil {
-		return 0, &net.OpError{Op: "read", Net: r.nc.LocalAddr().Network(), Source: r.nc.LocalAddr(), Addr: r.nc.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
+		return 0, &net.OpError{Op: "read", Net: r.network, Source: r.nc.LocalAddr(), Addr: r.nc.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
 	}
 	if n == 0 {
 		return 0, io.EOF

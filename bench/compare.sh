@@ -35,7 +35,7 @@ secs=${BENCH_SECS:-2}
 out=${BENCH_OUT:-}
 write=${BENCH_WRITE:-0}
 from=
-cmdline=$(for v in BENCH_N BENCH_TESTS BENCH_SECS BENCH_OUT BENCH_WRITE; do [[ -z ${!v:-} ]] || printf "%s='%s' " "$v" "${!v}"; done)"bench/compare.sh $*"
+cmdline=$(for v in BENCH_N BENCH_TESTS BENCH_SECS BENCH_OUT BENCH_WRITE GOGC GOMEMLIMIT GOMAXPROCS GODEBUG; do [[ -z ${!v:-} ]] || printf "%s='%s' " "$v" "${!v}"; done)"bench/compare.sh $*"
 while getopts "n:T:s:o:wr:h" opt; do
   case $opt in
     n) runs=$OPTARG ;;

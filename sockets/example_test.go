@@ -77,3 +77,34 @@ func ExampleWithMonitor() {
 	fmt.Println(ev.Reason.String(), errors.Is(ev.Err, fsm.ReasonSocketTypeMismatch))
 	// Output: SocketTypeMismatch true
 }
+
+// A receiver that is done with each message hands its frames back, so
+// that later messages of 512 B or more are received into them.
+func ExampleMsg_Free() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	pull, _ := sockets.New(sockets.PULL)
+	defer pull.Close()
+	if err := pull.Bind("tcp://127.0.0.1:0"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	push, _ := sockets.New(sockets.PUSH)
+	defer push.Close()
+	push.Connect(pull.LastEndpoint())
+
+	total := 0
+	for range 3 {
+		push.Send(ctx, sockets.NewMsg(make([]byte, 4096)))
+		m, err := pull.Recv(ctx)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		total += len(m.Frames[0])
+		m.Free() // m.Frames is nil now; the bytes may back the next message
+	}
+	fmt.Println(total)
+	// Output: 12288
+}

@@ -53,6 +53,62 @@ type Conn struct {
 	hb      *heartbeat // nil until the clock starts
 	hbTimer *time.Timer
 	hbOff   bool // the clock has stopped
+
+	// Parking (idle_linux.go): whether the reader has handed the
+	// descriptor to the idle poller and ended, and what resumes it.
+	parkMu sync.Mutex
+	parked bool
+	parkFD int
+	eng    *engine
+}
+
+// errParked is what readLoop, serveReads and run return when the
+// connection has parked; errIdle what a read returns when the idle
+// deadline passes at a message boundary.
+var (
+	errParked = errors.New("zmtp: connection parked")
+	errIdle   = errors.New("zmtp: idle at a message boundary")
+)
+
+// park hands the connection to the idle poller and reports whether it did;
+// the caller's goroutine must then end without touching the connection, the
+// engine or the handler again. It does not park a connection that has
+// finished.
+func (c *Conn) park(e *engine) bool {
+	fd := -1
+	if e.r.br.raw == nil || e.r.br.raw.control(func(f uintptr) { fd = int(f) }) != nil {
+		return false
+	}
+	c.parkMu.Lock()
+	defer c.parkMu.Unlock()
+	select {
+	case <-c.done: // finish ran, or runs and waits for parkMu: it will not wake us
+		return false
+	default:
+	}
+	if idle.add(fd, c) != nil {
+		return false
+	}
+	c.parked, c.parkFD, c.eng = true, fd, e
+	return true
+}
+
+// wake resumes a parked connection on a new goroutine: when its
+// descriptor is ready (the poller, which has stopped watching it), or when
+// it finishes (so that its end is reported and its slot freed).
+func (c *Conn) wake(fromPoller bool) {
+	c.parkMu.Lock()
+	if !c.parked {
+		c.parkMu.Unlock()
+		return
+	}
+	c.parked = false
+	fd, e := c.parkFD, c.eng
+	c.parkMu.Unlock()
+	if !fromPoller {
+		idle.remove(fd, c)
+	}
+	go e.resume(c)
 }
 
 func newConn(e *engine) *Conn {
@@ -246,6 +302,7 @@ func (c *Conn) finish(err error) {
 		c.err = err
 		c.errMu.Unlock()
 		close(c.done)
+		c.wake(false) // before the close: the poller must let go of the descriptor first
 		c.nc.Close()
 	})
 }
@@ -415,8 +472,29 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 	var msg, slab [][]byte
 	var size int64
 	max := e.cfg.maxMsgSize()
+	// An accepted connection over a socket parks when its reader has waited
+	// idleAfter at a message boundary with nothing buffered. The deadline
+	// that tells is set once and, when it passes after reads, set again:
+	// one SetReadDeadline per idleAfter on a busy connection. A read it
+	// cuts inside a frame is retried (rawReader.do).
+	parking := canPark && e.onEnd != nil && e.r.br.raw != nil
+	var armedRx uint64
 	for {
+		if parking && msg == nil && !e.r.br.idleArmed && e.r.Buffered() == 0 {
+			armedRx = c.rx.Load()
+			e.nc.SetReadDeadline(time.Now().Add(idleAfter))
+			e.r.br.idleArmed = true
+		}
+		e.r.idleWait = parking && msg == nil
 		f, err := e.r.ReadFrame()
+		if err == errIdle {
+			if rx := c.rx.Load(); rx != armedRx {
+				armedRx = rx
+				e.nc.SetReadDeadline(time.Now().Add(idleAfter))
+				continue
+			}
+			return errParked
+		}
 		if err != nil {
 			return err
 		}

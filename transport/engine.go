@@ -58,6 +58,10 @@ type engine struct {
 	// stopping is set by the owner (listener, connector) when it closes, so
 	// that the errors its closing causes read as a local Close.
 	stopping *atomic.Bool
+	// onEnd, set by the listener, is what it does when an accepted
+	// connection has ended; with it set, the connection may park when idle
+	// (idle_linux.go), and whichever goroutine ends it calls onEnd.
+	onEnd func()
 }
 
 func newEngine(cfg *Config, role fsm.Role, endpoint string) *engine {

@@ -124,6 +124,9 @@ func (f Frame) IsCommand() bool { return f.Flags&FlagCommand != 0 }
 type Reader struct {
 	br  *bufReader
 	max int64 // max data frame body; < 0 is unlimited
+	// idleWait: the next frame starts a message, so that an idle deadline
+	// passing before its first byte means idle (Conn.readLoop).
+	idleWait bool
 }
 
 // NewReader returns a Reader over r with a 64 KiB buffer. maxMsgSize limits
@@ -203,7 +206,9 @@ func greetingReadError(err error) error {
 // peer actually sends data. A 9-byte header declaring 2^62 bytes therefore
 // costs nothing until the peer backs it with bytes.
 func (r *Reader) ReadFrame() (Frame, error) {
+	r.br.atBoundary = r.idleWait && r.br.Buffered() == 0
 	hdr, err := r.br.Peek(2)
+	r.br.atBoundary = false
 	if err != nil {
 		return Frame{}, frameReadError(err, len(hdr) == 0, "header")
 	}

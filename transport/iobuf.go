@@ -32,6 +32,11 @@ type bufReader struct {
 	buf  *ioBuf         // nil while nothing is buffered
 	r, w int            // buf[r:w] is unread
 	err  error          // the last read error, returned (once) when the buffer runs short
+	// The idle deadline (Conn.readLoop): set on the connection; and
+	// whether this read waits at a message boundary, where its passing
+	// means the connection is idle rather than a read to retry.
+	idleArmed  bool
+	atBoundary bool
 	// fillMax, when set, caps what one read into the buffer takes: after
 	// a large frame the next header is read alone, so that the body after
 	// it goes straight into its own slice rather than through the buffer.

@@ -255,9 +255,10 @@ func (l *Listener) admitPeer(addr net.Addr, nc net.Conn, fd int) {
 		g.accepted.Add(1)
 	}
 	l.wg.Add(1)
-	go func() {
+	// The end of the connection, on whichever goroutine ends it: this one,
+	// or, once it has parked while idle, the one that resumed it.
+	e.onEnd = func() {
 		defer l.wg.Done()
-		e.run(&lc.stop)
 		l.mu.Lock()
 		delete(l.conns, nc)
 		l.mu.Unlock()
@@ -265,6 +266,11 @@ func (l *Listener) admitPeer(addr net.Addr, nc net.Conn, fd int) {
 			g.closed(&e.gs, e.m.Reason())
 		}
 		l.cfg.emit(Event{Kind: EventClosed, Endpoint: l.endpoint, Peer: peer, Reason: e.m.Reason()})
+	}
+	go func() {
+		if e.run(&lc.stop) != errParked {
+			e.onEnd()
+		}
 	}()
 }
 

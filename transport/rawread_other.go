@@ -12,3 +12,5 @@ func newRawReader(net.Conn) *rawReader { return nil }
 
 func (*rawReader) readBuffered(*bufReader) (int, error)       { panic("unreachable") }
 func (*rawReader) readDirect(*bufReader, []byte) (int, error) { panic("unreachable") }
+
+func (*rawReader) control(func(uintptr)) error { panic("unreachable") }

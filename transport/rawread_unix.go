@@ -3,10 +3,12 @@
 package transport
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
 	"syscall"
+	"time"
 )
 
 // rawReader reads a TCP or Unix socket through its syscall.RawConn, so that
@@ -58,12 +60,27 @@ func (r *rawReader) readBuffered(b *bufReader) (int, error) { return r.do(b, nil
 func (r *rawReader) readDirect(b *bufReader, p []byte) (int, error) { return r.do(b, p) }
 
 func (r *rawReader) do(b *bufReader, direct []byte) (int, error) {
-	r.b, r.direct, r.n, r.err = b, direct, 0, nil
-	err := r.rc.Read(r.read)
-	n, rerr := r.n, r.err
-	r.b, r.direct, r.err = nil, nil, nil
-	if err != nil { // closed, or the read deadline passed while waiting
-		return 0, err
+	var n int
+	var rerr error
+	for {
+		r.b, r.direct, r.n, r.err = b, direct, 0, nil
+		err := r.rc.Read(r.read)
+		n, rerr = r.n, r.err
+		r.b, r.direct, r.err = nil, nil, nil
+		if err == nil {
+			break
+		}
+		// The idle deadline (Conn.readLoop) passed: at a message boundary
+		// the connection is idle; inside a frame the read goes on.
+		if b.idleArmed && errors.Is(err, os.ErrDeadlineExceeded) {
+			if b.atBoundary {
+				return 0, errIdle
+			}
+			b.idleArmed = false
+			r.nc.SetReadDeadline(time.Time{})
+			continue
+		}
+		return 0, err // closed, or a deadline of the handshake passed
 	}
 	if rerr != nil {
 		return 0, &net.OpError{Op: "read", Net: r.network, Source: r.nc.LocalAddr(), Addr: r.nc.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
@@ -104,3 +121,6 @@ func (r *rawReader) rawRead(fd uintptr) bool {
 		}
 	}
 }
+
+// control runs f with the socket's descriptor.
+func (r *rawReader) control(f func(fd uintptr)) error { return r.rc.Control(f) }

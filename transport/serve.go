@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/zmtpgo/zmtp/fsm"
 )
@@ -13,18 +14,30 @@ import (
 // run takes one TCP connection, whose Start or Connected event has already
 // been fired, through the handshake and then carries its messages until it
 // ends. It returns the *ConnError that ended it. The machine is left in the
-// state the close put it in (Closed, Backoff or Stopped).
+// state the close put it in (Closed, Backoff or Stopped). An accepted
+// connection (e.onEnd set) may instead park when idle (idle_linux.go): run
+// then returns errParked, and the goroutine that resumes it finishes the
+// work, calling e.onEnd at the end.
 func (e *engine) run(stopping *atomic.Bool) error {
-	defer e.release()
-	defer e.nc.Close()
 	e.stopping = stopping
 	c, err := e.handshake()
 	if err != nil {
 		e.cfg.emit(Event{Kind: EventHandshakeFailed, Endpoint: e.endpoint, Peer: peerString(e.remote()), Reason: reasonOf(err), Err: err})
+		e.end()
 		return err
 	}
 	e.cfg.emit(Event{Kind: EventHandshakeSucceeded, Endpoint: e.endpoint, Peer: c.remoteAddr})
-	return e.serve(c)
+	err = e.serve(c)
+	if err != errParked {
+		e.end()
+	}
+	return err
+}
+
+// end closes the connection and returns its buffers to their pools.
+func (e *engine) end() {
+	e.nc.Close()
+	e.release()
 }
 
 // release returns the connection's buffers to their pools. Nothing uses
@@ -41,7 +54,6 @@ func (e *engine) release() {
 func (e *engine) serve(c *Conn) error {
 	h := e.cfg.Handler
 	e.current.Store(c)
-	defer e.current.Store(nil)
 	if e.stopping != nil && e.stopping.Load() { // the owner closed during the handshake
 		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
 	}
@@ -49,6 +61,7 @@ func (e *engine) serve(c *Conn) error {
 	if h == nil || !h.Attach(c) {
 		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
 		c.stopWriting()
+		e.current.Store(nil)
 		refused := errors.New("the socket refused the connection (a PAIR that has its peer, or a closing socket)")
 		if e.stopping != nil && e.stopping.Load() {
 			return e.fire(fsm.EventClose, refused)
@@ -57,7 +70,26 @@ func (e *engine) serve(c *Conn) error {
 		// socket's current peer has gone.
 		return e.fire(fsm.EventPeerClosed, refused)
 	}
-	rerr := c.readLoop(e, h)
+	return e.serveReads(c)
+}
+
+// serveReads runs the reader until the connection ends, and then reports
+// the end; or, when the connection parks, returns errParked at once,
+// touching nothing more: another goroutine may have resumed it already.
+func (e *engine) serveReads(c *Conn) error {
+	h := e.cfg.Handler
+	var rerr error
+	for {
+		rerr = c.readLoop(e, h)
+		if rerr != errParked {
+			break
+		}
+		if c.park(e) {
+			return errParked
+		}
+		// Closing, or nowhere to park: go on reading here.
+		e.clearIdle()
+	}
 	var err error
 	select {
 	case <-c.done: // closed locally, or the writer failed
@@ -69,7 +101,25 @@ func (e *engine) serve(c *Conn) error {
 	c.stopWriting()
 	h.Detach(c, err)
 	e.cfg.emit(Event{Kind: EventDisconnected, Endpoint: e.endpoint, Peer: c.remoteAddr, Reason: reasonOf(err), Err: err})
+	e.current.Store(nil)
 	return err
+}
+
+// resume goes on serving a connection that parked, on a new goroutine,
+// and ends it as run would have.
+func (e *engine) resume(c *Conn) {
+	e.clearIdle()
+	if e.serveReads(c) == errParked {
+		return
+	}
+	e.end()
+	e.onEnd()
+}
+
+// clearIdle removes the read deadline that found the connection idle.
+func (e *engine) clearIdle() {
+	e.nc.SetReadDeadline(time.Time{})
+	e.r.br.idleArmed = false
 }
 
 // closeFor fires the event matching why a ready connection was finished

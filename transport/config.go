@@ -69,8 +69,10 @@ type Config struct {
 	Monitor func(Event)
 }
 
-// Handler is the socket side of its connections. Methods are called on the
-// connection's own goroutine.
+// Handler is the socket side of its connections. A connection's methods
+// are called one at a time and in order, by its reader; an accepted
+// connection that parks while idle resumes on another goroutine, so the
+// calls need not all come from one goroutine.
 type Handler interface {
 	// Attach offers a connection that completed its handshake. Returning
 	// false refuses it (a PAIR socket that already has its peer); the

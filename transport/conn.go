@@ -56,10 +56,18 @@ type Conn struct {
 
 	// Parking (idle_linux.go): whether the reader has handed the
 	// descriptor to the idle poller and ended, and what resumes it.
-	parkMu sync.Mutex
-	parked bool
-	parkFD int
-	eng    *engine
+	parkMu   sync.Mutex
+	parked   bool
+	parkFD   int
+	eng      *engine
+	parkedAt time.Time
+	parks    int // times parked, for tests
+	// idleWait is how long this connection's reader waits before parking
+	// (reader-owned): idleAfter, doubled (to maxIdleWait) each time the
+	// connection is woken soon after parking, as a peer that sends every
+	// few tens of milliseconds would otherwise pay a park and a wake per
+	// message; back to idleAfter after a long park.
+	idleWait time.Duration
 }
 
 // errParked is what readLoop, serveReads and run return when the
@@ -87,10 +95,25 @@ func (c *Conn) park(e *engine) bool {
 	default:
 	}
 	if idle.add(fd, c) != nil {
+		c.idleWait = maxIdleWait // try again only much later
 		return false
 	}
-	c.parked, c.parkFD, c.eng = true, fd, e
+	e.r.br.releaseIfEmpty() // a read cut by the deadline before it ran kept the buffer
+	c.parked, c.parkFD, c.eng, c.parkedAt = true, fd, e, time.Now()
+	c.parks++
 	return true
+}
+
+// resumed adapts the connection's wait to how long it stayed parked.
+func (c *Conn) resumed() {
+	c.parkMu.Lock()
+	parkedFor := time.Since(c.parkedAt)
+	c.parkMu.Unlock()
+	if parkedFor < 4*c.idleWait {
+		c.idleWait = min(2*c.idleWait, maxIdleWait)
+	} else {
+		c.idleWait = idleAfter
+	}
 }
 
 // wake resumes a parked connection on a new goroutine: when its
@@ -478,19 +501,22 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 	// one SetReadDeadline per idleAfter on a busy connection. A read it
 	// cuts inside a frame is retried (rawReader.do).
 	parking := canPark && e.onEnd != nil && e.r.br.raw != nil
+	if c.idleWait == 0 {
+		c.idleWait = idleAfter
+	}
 	var armedRx uint64
 	for {
 		if parking && msg == nil && !e.r.br.idleArmed && e.r.Buffered() == 0 {
 			armedRx = c.rx.Load()
-			e.nc.SetReadDeadline(time.Now().Add(idleAfter))
+			e.nc.SetReadDeadline(time.Now().Add(c.idleWait))
 			e.r.br.idleArmed = true
 		}
 		e.r.idleWait = parking && msg == nil
 		f, err := e.r.ReadFrame()
 		if err == errIdle {
-			if rx := c.rx.Load(); rx != armedRx {
+			if rx := c.rx.Load(); rx != armedRx || e.r.Buffered() > 0 {
 				armedRx = rx
-				e.nc.SetReadDeadline(time.Now().Add(idleAfter))
+				e.nc.SetReadDeadline(time.Now().Add(c.idleWait))
 				continue
 			}
 			return errParked

@@ -31,12 +31,17 @@ var idleAfter = 20 * time.Millisecond
 // idlePoller is the epoll instance of the parked connections, with the
 // goroutine that waits on it while any is parked.
 type idlePoller struct {
-	mu      sync.Mutex
-	epfd    int
-	running bool
-	conns   map[int32]parkedConn // by descriptor
-	gen     uint32
+	mu        sync.Mutex
+	epfd      int
+	running   bool
+	conns     map[int32]parkedConn // by descriptor
+	gen       uint32
+	failUntil time.Time // after a failure to watch a descriptor, none is tried before this
 }
+
+// maxIdleWait bounds the per-connection wait, which doubles for a
+// connection that keeps being woken soon after it parks (Conn.idleWait).
+const maxIdleWait = 2 * time.Second
 
 type parkedConn struct {
 	c   *Conn
@@ -46,26 +51,39 @@ type parkedConn struct {
 var idle idlePoller
 
 // add watches fd for c, which resumes at the first event.
+// Out of descriptors or of epoll watches (EMFILE, ENOSPC), as in a flood,
+// connections keep their goroutine for a second before any tries again,
+// rather than each spending system calls on it every wait.
 func (p *idlePoller) add(fd int, c *Conn) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if time.Now().Before(p.failUntil) {
+		return errParkFailed
+	}
 	if !p.running {
 		epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 		if err != nil {
+			p.failUntil = time.Now().Add(time.Second)
 			return err
 		}
 		p.epfd, p.running, p.conns = epfd, true, map[int32]parkedConn{}
 		go p.loop(epfd)
+	}
+	if _, ok := p.conns[int32(fd)]; ok {
+		return errParkFailed // cannot happen: a descriptor leaves the map before it closes
 	}
 	p.gen++
 	p.conns[int32(fd)] = parkedConn{c, p.gen}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd), Pad: int32(p.gen)}
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		delete(p.conns, int32(fd))
+		p.failUntil = time.Now().Add(time.Second)
 		return err
 	}
 	return nil
 }
+
+var errParkFailed = errors.New("zmtp: cannot park")
 
 // remove stops watching fd for c.
 func (p *idlePoller) remove(fd int, c *Conn) {
@@ -77,15 +95,20 @@ func (p *idlePoller) remove(fd int, c *Conn) {
 	}
 }
 
-// loop resumes the connections whose descriptors are ready, and ends,
-// closing the instance, once none is parked (it looks every 100 ms).
+// loop resumes the connections whose descriptors are ready. It ends,
+// closing the instance, once none has been parked for a quarter of a
+// second (it looks every 100 ms): a process with one connection parking
+// now and then does not make an instance and a goroutine each time, and a
+// test checking for leaked goroutines after closing everything does not
+// wait long. Should the
+// wait fail, every parked connection is resumed: they keep their
+// goroutines rather than wait on an instance that does not work.
 func (p *idlePoller) loop(epfd int) {
 	evs := make([]syscall.EpollEvent, 64)
+	var emptySince time.Time
 	for {
 		n, err := syscall.EpollWait(epfd, evs, 100)
-		if err != nil && !errors.Is(err, syscall.EINTR) {
-			n = 0 // cannot happen with a valid instance; the connections resume on close
-		}
+		failed := err != nil && !errors.Is(err, syscall.EINTR)
 		var wake []*Conn
 		p.mu.Lock()
 		for _, ev := range evs[:max(n, 0)] {
@@ -95,14 +118,26 @@ func (p *idlePoller) loop(epfd int) {
 				wake = append(wake, pc.c)
 			}
 		}
-		done := len(p.conns) == 0
+		if failed {
+			for fd, pc := range p.conns {
+				delete(p.conns, fd)
+				wake = append(wake, pc.c)
+			}
+			p.failUntil = time.Now().Add(time.Second)
+		}
+		if len(p.conns) > 0 {
+			emptySince = time.Time{}
+		} else if emptySince.IsZero() {
+			emptySince = time.Now()
+		}
+		done := failed || !emptySince.IsZero() && time.Since(emptySince) >= 250*time.Millisecond
 		if done {
 			p.running = false
 			syscall.Close(epfd)
 		}
 		p.mu.Unlock()
 		for _, c := range wake {
-			c.wake(false)
+			c.wake(true)
 		}
 		if done {
 			return

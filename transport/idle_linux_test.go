@@ -176,3 +176,36 @@ func TestIdleConnectionsPark(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleWaitAdapts: a peer that sends a little less often than
+// idleAfter would park and wake its connection at every message; the
+// wait doubles each time the connection is woken soon after parking, so
+// it soon stops parking.
+func TestIdleWaitAdapts(t *testing.T) {
+	h := newParkHandler()
+	l, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	nc := greetedClient(t, l.Addr().String())
+	defer nc.Close()
+	const n = 12
+	for i := range n {
+		time.Sleep(idleAfter * 3 / 2)
+		if _, err := nc.Write(frame(0, []byte("tick"))); err != nil {
+			t.Fatal(err)
+		}
+		h.waitUntil(t, "the tick", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.msgs) == i+1 })
+	}
+	h.mu.Lock()
+	c := h.conns[0]
+	h.mu.Unlock()
+	c.parkMu.Lock()
+	parks := c.parks
+	c.parkMu.Unlock()
+	if parks > n/2 {
+		t.Errorf("parked %d times in %d messages %v apart", parks, n, idleAfter*3/2)
+	}
+	t.Logf("parked %d times in %d messages", parks, n)
+}

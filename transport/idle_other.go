@@ -12,6 +12,8 @@ const canPark = false
 
 var idleAfter = 100 * time.Millisecond
 
+const maxIdleWait = 2 * time.Second
+
 type idlePoller struct{}
 
 var idle idlePoller

@@ -73,7 +73,7 @@ func (r *rawReader) do(b *bufReader, direct []byte) (int, error) {
 		// The idle deadline (Conn.readLoop) passed: at a message boundary
 		// the connection is idle; inside a frame the read goes on.
 		if b.idleArmed && errors.Is(err, os.ErrDeadlineExceeded) {
-			if b.atBoundary {
+			if b.atBoundary && b.r == b.w {
 				return 0, errIdle
 			}
 			b.idleArmed = false

@@ -108,7 +108,8 @@ func (e *engine) serveReads(c *Conn) error {
 // resume goes on serving a connection that parked, on a new goroutine,
 // and ends it as run would have.
 func (e *engine) resume(c *Conn) {
-	e.clearIdle()
+	c.resumed()
+	e.r.br.idleArmed = false // readLoop sets the deadline again at once
 	if e.serveReads(c) == errParked {
 		return
 	}

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"net/netip"
 	"sync"
 	"syscall"
 	"testing"
@@ -45,20 +44,8 @@ func TestRawAcceptedKeepAlive(t *testing.T) {
 		{"on", KeepAlive{Mode: KeepAliveOn, Idle: 2 * time.Second, Interval: time.Second, Count: 3}, 1, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := NewGate()
-			g.SetAcceptFrom(nil, []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, false)
 			h := &keepAliveHandler{}
-			l, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Gate: g, Handler: h, KeepAlive: tc.ka})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			addr := l.Addr().String()
-			for i := range pressureMax {
-				if _, ok, err := probe(addr, "127.0.0.2"); ok || err != nil {
-					t.Fatalf("denied peer %d: admitted %v, err %v", i, ok, err)
-				}
-			}
+			l, addr := pressured(t, &Config{SocketType: PULL, Handler: h, KeepAlive: tc.ka})
 			for round := 0; round < 50 && l.rawKept.Load() == 0; round++ {
 				var wg sync.WaitGroup
 				for i := range 16 {

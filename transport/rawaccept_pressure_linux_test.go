@@ -12,19 +12,9 @@ import (
 // must still get a reset, admitted ones a working handshake, whichever
 // path took them.
 func TestAcceptUnderPressure(t *testing.T) {
-	g := NewGate()
-	g.SetAcceptFrom(nil, []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, false)
-	l, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Gate: g, Handler: dropHandler{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	addr := l.Addr().String()
-	for i := range pressureMax {
-		if _, ok, err := probe(addr, "127.0.0.2"); ok || err != nil {
-			t.Fatalf("denied peer %d: admitted %v, err %v", i, ok, err)
-		}
-	}
+	cfg := &Config{SocketType: PULL, Handler: dropHandler{}}
+	l, addr := pressured(t, cfg)
+	g := cfg.Gate
 	// Denied and allowed peers at once, so that connections wait in the
 	// backlog for the raw path to take, in rounds until it has taken some
 	// of both kinds (bounded: a machine may serve every dial at once).
@@ -68,4 +58,25 @@ func TestAcceptUnderPressure(t *testing.T) {
 		t.Errorf("the raw accept path took %d connections and admitted %d: want some of each", l.rawTaken.Load(), l.rawKept.Load())
 	}
 	t.Logf("raw path took %d connections in all (%d in the concurrent rounds), admitting %d", l.rawTaken.Load(), refusedN+admittedN, l.rawKept.Load())
+}
+
+// pressured binds a listener with cfg, its gate denying 127.0.0.2, and
+// has that address refused until the listener is under pressure (the raw
+// accept path). The listener closes with the test.
+func pressured(t *testing.T, cfg *Config) (*Listener, string) {
+	t.Helper()
+	cfg.Gate = NewGate()
+	cfg.Gate.SetAcceptFrom(nil, []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, false)
+	l, err := Listen("tcp://127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	addr := l.Addr().String()
+	for i := range pressureMax {
+		if _, ok, err := probe(addr, "127.0.0.2"); ok || err != nil {
+			t.Fatalf("denied peer %d: admitted %v, err %v", i, ok, err)
+		}
+	}
+	return l, addr
 }

@@ -50,7 +50,8 @@ type Conn struct {
 	rx      *atomic.Uint64 // reads that returned bytes
 	ttl     atomic.Int64   // nanoseconds; 0: the peer asked for none
 	hbMu    sync.Mutex
-	hb      *heartbeat // nil until the clock starts
+	hbOn    bool       // the clock has started
+	hb      *heartbeat // nil until there is something to time
 	hbTimer *time.Timer
 	hbOff   bool // the clock has stopped
 
@@ -407,14 +408,25 @@ func (c *Conn) stopWriting() {
 func (c *Conn) startClock() {
 	c.hbMu.Lock()
 	defer c.hbMu.Unlock()
-	c.hb = newHeartbeat(c.hbCfg, time.Now())
+	c.hbOn = true
+	if c.hbCfg.Interval > 0 {
+		c.hb = newHeartbeat(c.hbCfg, time.Now())
+	}
 	c.rearmLocked()
 }
 
 // rearmLocked sets the timer to the clock's next deadline.
 func (c *Conn) rearmLocked() {
-	if c.hbOff || c.hb == nil {
+	if c.hbOff || !c.hbOn {
 		return
+	}
+	if c.hb == nil {
+		// No PINGs of ours: the clock starts with the peer's first TTL, so
+		// that the many connections without either hold none.
+		if c.peerTTL() == 0 {
+			return
+		}
+		c.hb = newHeartbeat(c.hbCfg, time.Now())
 	}
 	at := c.hb.next(c.peerTTL())
 	if at.IsZero() {

@@ -51,8 +51,9 @@ type engine struct {
 	// goroutine: closing the socket alone would not wake a reader blocked
 	// in Handler.Message.
 	current atomic.Pointer[Conn]
-	// auth is the PLAIN or TOKEN-HMAC state of the current connection.
-	auth authState
+	// auth is the greetings and the PLAIN or TOKEN-HMAC state of the
+	// current handshake; nil once it has succeeded.
+	auth *authState
 	// hsStart is when the current handshake began.
 	hsStart time.Time
 	// stopping is set by the owner (listener, connector) when it closes, so
@@ -85,7 +86,7 @@ func (e *engine) closeConn(nc net.Conn) {
 func (e *engine) attach(nc net.Conn) {
 	e.nc, e.r, e.w, e.addr = nc, nil, nil, nil
 	e.sigLen, e.peer, e.meta, e.refusal, e.cause = 0, Greeting{}, nil, "", nil
-	e.auth = authState{}
+	e.auth = &authState{}
 }
 
 // fire delivers ev with the error that caused it (for the close report).
@@ -190,7 +191,9 @@ func (e *engine) handshake() (*Conn, error) {
 		return nil, err
 	}
 	e.nc.SetDeadline(time.Time{})
-	return newConn(e), nil
+	c := newConn(e)
+	e.auth = nil // the greetings, nonces and proofs: nothing needs them after the handshake
+	return c, nil
 }
 
 // ReadyGrace is how long the connecting side waits for the peer's READY

@@ -206,6 +206,9 @@ func greetingReadError(err error) error {
 // peer actually sends data. A 9-byte header declaring 2^62 bytes therefore
 // costs nothing until the peer backs it with bytes.
 func (r *Reader) ReadFrame() (Frame, error) {
+	if f, ok := r.shortBuffered(); ok {
+		return f, nil
+	}
 	r.br.atBoundary = r.idleWait && r.br.Buffered() == 0
 	hdr, err := r.br.Peek(2)
 	r.br.atBoundary = false
@@ -239,6 +242,30 @@ func (r *Reader) ReadFrame() (Frame, error) {
 		return Frame{}, err
 	}
 	return Frame{Flags: flags &^ FlagLong, Body: body}, nil
+}
+
+// shortBuffered takes a frame with a short header (body of 0-255 bytes)
+// that is whole in the buffer, the common case of small messages, without
+// the general path's peeks and copies; anything else is left to it.
+func (r *Reader) shortBuffered() (Frame, bool) {
+	b := r.br
+	if b.w-b.r < 2 {
+		return Frame{}, false
+	}
+	buf := b.buf[b.r:b.w]
+	flags, size := buf[0], int(buf[1])
+	if flags&(FlagLong|flagsReserved) != 0 || flags&(FlagCommand|FlagMore) == FlagCommand|FlagMore ||
+		2+size > len(buf) || flags&FlagCommand == 0 && r.max >= 0 && int64(size) > r.max {
+		return Frame{}, false
+	}
+	var body []byte
+	if size > 0 {
+		body = make([]byte, size)
+		copy(body, buf[2:2+size])
+	}
+	b.r += 2 + size
+	b.fillMax = 0
+	return Frame{Flags: flags, Body: body}, true
 }
 
 // readBody reads a body of size bytes into a fresh slice of exactly that

@@ -209,3 +209,25 @@ func TestIdleWaitAdapts(t *testing.T) {
 	}
 	t.Logf("parked %d times in %d messages", parks, n)
 }
+
+// TestParkedConnectionHeartbeatTimeout: the heartbeat clock runs beside
+// a parked reader: a peer that stops answering is declared dead while its
+// connection is parked, and the end is reported with its reason.
+func TestParkedConnectionHeartbeatTimeout(t *testing.T) {
+	h := newParkHandler()
+	l, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: h,
+		Heartbeat: Heartbeat{Interval: 5 * idleAfter, Timeout: 5 * idleAfter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	nc := greetedClient(t, l.Addr().String()) // reads nothing more, answers no PING
+	defer nc.Close()
+	h.waitUntil(t, "the connection parked", func() bool { return h.parkedCount() == 1 })
+	h.waitUntil(t, "the silent peer declared dead", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.detached) == 1 })
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.detached[0]; !errors.Is(err, fsm.ReasonHeartbeatTimeout) {
+		t.Errorf("ended with %v, want HeartbeatTimeout", err)
+	}
+}

@@ -5,16 +5,14 @@ package interop
 import (
 	"context"
 	"errors"
-	"net"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	zmq "github.com/pebbe/zmq4"
 
+	"github.com/zmtpgo/zmtp/internal/rawpeer"
 	"github.com/zmtpgo/zmtp/sockets"
-	"github.com/zmtpgo/zmtp/transport"
 )
 
 // end is one socket of a scenario, ours or libzmq's, so that one scenario
@@ -158,97 +156,19 @@ func settleOn(t *testing.T, pub, sub end, marker string) {
 	t.Fatalf("%q never reached %v", marker, sub)
 }
 
-// ---- a hand-driven ZMTP peer, for ZMTP 3.0 ----
-
-// rawZMTP speaks a 3.0 or 3.1 greeting and a NULL READY as any socket
-// type, then frames only when told: it plays a ZMTP 3.0 peer (libzmq
-// before 4.3.3), which takes and sends subscriptions as messages.
-type rawZMTP struct {
-	t  *testing.T
-	nc net.Conn
-	r  *transport.Reader
-}
+// ---- a hand-driven ZMTP peer, for ZMTP 3.0 (internal/rawpeer) ----
 
 // rawZMTPListen listens on loopback; accept takes one connection and
 // completes the handshake as typ.
-func rawZMTPListen(t *testing.T, typ string, minor uint8) (string, func() *rawZMTP) {
+func rawZMTPListen(t *testing.T, typ string, minor uint8) (string, func() *rawpeer.Peer) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	return "tcp://" + ln.Addr().String(), func() *rawZMTP {
-		t.Helper()
-		ln.(*net.TCPListener).SetDeadline(time.Now().Add(timeout))
-		nc, err := ln.Accept()
-		if err != nil {
-			t.Fatalf("raw peer accept: %v", err)
-		}
-		return newRawZMTP(t, nc, typ, minor)
-	}
+	return rawpeer.Listen(t, typ, minor, timeout)
 }
 
 // rawZMTPDial connects to ep and completes the handshake as typ.
-func rawZMTPDial(t *testing.T, ep, typ string, minor uint8) *rawZMTP {
+func rawZMTPDial(t *testing.T, ep, typ string, minor uint8) *rawpeer.Peer {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", strings.TrimPrefix(ep, "tcp://"), timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newRawZMTP(t, nc, typ, minor)
-}
-
-func newRawZMTP(t *testing.T, nc net.Conn, typ string, minor uint8) *rawZMTP {
-	t.Helper()
-	t.Cleanup(func() { nc.Close() })
-	p := &rawZMTP{t: t, nc: nc, r: transport.NewReader(nc, 1<<24)}
-	nc.SetDeadline(time.Now().Add(timeout))
-	defer nc.SetDeadline(time.Time{})
-	ready := transport.AppendCommandBody(nil, transport.CmdReady,
-		transport.Metadata{{Name: transport.PropSocketType, Value: []byte(typ)}}.Append(nil))
-	out := transport.Greeting{Major: 3, Minor: minor, Mechanism: transport.MechanismNull}.Append(nil)
-	out = append(append(out, transport.AppendFrameHeader(nil, transport.FlagCommand, len(ready))...), ready...)
-	if _, err := nc.Write(out); err != nil {
-		t.Fatalf("raw peer: %v", err)
-	}
-	if _, err := p.r.ReadGreeting(); err != nil {
-		t.Fatalf("raw peer: reading the greeting: %v", err)
-	}
-	if f, err := p.r.ReadFrame(); err != nil || !f.IsCommand() {
-		t.Fatalf("raw peer: reading READY: %v", err)
-	}
-	return p
-}
-
-// send writes one message.
-func (p *rawZMTP) send(frames ...string) {
-	p.t.Helper()
-	var b []byte
-	for i, f := range frames {
-		var flags byte
-		if i < len(frames)-1 {
-			flags = transport.FlagMore
-		}
-		b = append(transport.AppendFrameHeader(b, flags, len(f)), f...)
-	}
-	p.nc.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := p.nc.Write(b); err != nil {
-		p.t.Fatalf("raw peer send: %v", err)
-	}
-}
-
-// next reads one frame if one starts within d. Only the wait for its
-// first byte times out, which leaves the stream in sync.
-func (p *rawZMTP) next(d time.Duration) (transport.Frame, error) {
-	p.nc.SetReadDeadline(time.Now().Add(d))
-	err := p.r.Wait()
-	p.nc.SetReadDeadline(time.Now().Add(timeout))
-	defer p.nc.SetReadDeadline(time.Time{})
-	if err != nil {
-		return transport.Frame{}, err
-	}
-	return p.r.ReadFrame()
+	return rawpeer.Dial(t, ep, typ, minor, timeout)
 }
 
 // frame is a frame as a test compares it.
@@ -258,12 +178,8 @@ type frame struct {
 	Body    string
 }
 
-// mustNext reads one frame, failing after the timeout.
-func (p *rawZMTP) mustNext() frame {
-	p.t.Helper()
-	f, err := p.next(timeout)
-	if err != nil {
-		p.t.Fatalf("raw peer read: %v", err)
-	}
+// mustNext reads p's next frame as a frame, failing after the timeout.
+func mustNext(p *rawpeer.Peer) frame {
+	f := p.MustNext()
 	return frame{f.IsCommand(), f.More(), string(f.Body)}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	zmq "github.com/pebbe/zmq4"
 
+	"github.com/zmtpgo/zmtp/internal/rawpeer"
 	"github.com/zmtpgo/zmtp/sockets"
 )
 
@@ -348,7 +349,7 @@ func TestSubscriptionsZMTP30(t *testing.T) {
 			// once when it comes up, however often it was made: wait for
 			// that first.
 			s.subscribe(t, "sync")
-			if f := raw.mustNext(); f.Body != "\x01sync" {
+			if f := mustNext(raw); f.Body != "\x01sync" {
 				t.Fatalf("%v sent %+v first", s, f)
 			}
 			s.subscribe(t, "t")
@@ -357,7 +358,7 @@ func TestSubscriptionsZMTP30(t *testing.T) {
 			s.unsubscribe(t, "t")
 			var got []frame
 			for range want {
-				got = append(got, raw.mustNext())
+				got = append(got, mustNext(raw))
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%v sent a 3.0 publisher (-want +got):\n%s", s, diff)
@@ -373,20 +374,20 @@ func TestSubscriptionsZMTP30(t *testing.T) {
 		} {
 			p, ep := pub()
 			raw := rawZMTPDial(t, ep, "SUB", 0)
-			raw.send("\x01t")
-			raw.send("\x01sync")
+			raw.Send("\x01t")
+			raw.Send("\x01sync")
 			rawSettle(t, p, raw, "sync")
 			p.send(t, "u", "dropped")
 			p.send(t, "t1", "kept")
-			if got := []frame{raw.mustNext(), raw.mustNext()}; !cmp.Equal(got, []frame{{More: true, Body: "t1"}, {Body: "kept"}}) {
+			if got := []frame{mustNext(raw), mustNext(raw)}; !cmp.Equal(got, []frame{{More: true, Body: "t1"}, {Body: "kept"}}) {
 				t.Fatalf("%v: the 3.0 subscriber got %+v", p, got)
 			}
-			raw.send("\x00t")
-			raw.send("\x01sync2")
+			raw.Send("\x00t")
+			raw.Send("\x01sync2")
 			rawSettle(t, p, raw, "sync2")
 			p.send(t, "t2")
 			p.send(t, "sync2-end")
-			if got := raw.mustNext(); got.Body != "sync2-end" {
+			if got := mustNext(raw); got.Body != "sync2-end" {
 				t.Fatalf("%v: after the cancel, the 3.0 subscriber got %+v", p, got)
 			}
 			if o, ok := p.(oursEnd); ok && o.s.Type() == sockets.XPUB {
@@ -399,16 +400,16 @@ func TestSubscriptionsZMTP30(t *testing.T) {
 }
 
 // rawSettle publishes marker until the raw subscriber reads it.
-func rawSettle(t *testing.T, pub end, raw *rawZMTP, marker string) {
+func rawSettle(t *testing.T, pub end, raw *rawpeer.Peer, marker string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		pub.send(t, marker)
-		f, err := raw.next(20 * time.Millisecond)
+		f, err := raw.Next(20 * time.Millisecond)
 		if err == nil && string(f.Body) == marker {
 			// Copies still in flight are read as they come: drain them.
 			for {
-				f, err := raw.next(20 * time.Millisecond)
+				f, err := raw.Next(20 * time.Millisecond)
 				if err != nil {
 					break
 				}

@@ -180,7 +180,7 @@ func TestRouterMandatoryBlocksAtHWM(t *testing.T) {
 				t.Fatal(err)
 			}
 			raw := rawDialPeer(t, router.LastEndpoint(), "DEALER", 1) // never reads
-			raw.send("hello")
+			raw.Send("hello")
 			m, err := router.Recv(ctxT(t))
 			if err != nil {
 				t.Fatal(err)
@@ -215,7 +215,7 @@ func TestRepNeverBlocksOnARequesterThatDoesNotRead(t *testing.T) {
 	raw := rawDialPeer(t, bindAny(t, rep), "DEALER", 1)
 	go func() {
 		for range 1000 {
-			raw.send("", "q")
+			raw.Send("", "q")
 		}
 	}()
 	reply := NewMsgString(strings.Repeat("r", 64<<10)) // 64 MiB in all

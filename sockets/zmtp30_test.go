@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/zmtpgo/zmtp/internal/rawpeer"
 	"github.com/zmtpgo/zmtp/transport"
 )
 
@@ -16,12 +17,9 @@ type rawFrame struct {
 	Body    string
 }
 
-func (p *rawPeer) mustNext() rawFrame {
-	p.t.Helper()
-	f, err := p.next(10 * time.Second)
-	if err != nil {
-		p.t.Fatalf("raw peer read: %v", err)
-	}
+// mustNext reads p's next frame as a rawFrame.
+func mustNext(p *rawpeer.Peer) rawFrame {
+	f := p.MustNext()
 	return rawFrame{f.IsCommand(), string(f.Body)}
 }
 
@@ -69,7 +67,7 @@ func TestSubscriptionsByPeerVersion(t *testing.T) {
 				}
 				var got []rawFrame
 				for range want {
-					got = append(got, raw.mustNext())
+					got = append(got, mustNext(raw))
 				}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Fatalf("(-want +got):\n%s", diff)
@@ -89,9 +87,9 @@ func TestPublisherTakesZMTP30Subscriptions(t *testing.T) {
 			pub := newSock(t, typ)
 			raw := rawDialPeer(t, bindAny(t, pub), "SUB", 0)
 			waitPeers(t, pub, 1)
-			raw.send("\x00never")
-			raw.send("\x01t")
-			raw.send("\x01sync")
+			raw.Send("\x00never")
+			raw.Send("\x01t")
+			raw.Send("\x01sync")
 			// Publish the marker until it arrives, then read its copies.
 			deadline := time.Now().Add(10 * time.Second)
 			for synced := false; !synced; {
@@ -99,12 +97,12 @@ func TestPublisherTakesZMTP30Subscriptions(t *testing.T) {
 					t.Fatal("the subscription never took")
 				}
 				mustSend(t, pub, "sync")
-				if f, err := raw.next(20 * time.Millisecond); err == nil && string(f.Body) == "sync" {
+				if f, err := raw.Next(20 * time.Millisecond); err == nil && string(f.Body) == "sync" {
 					synced = true
 				}
 			}
 			for {
-				f, err := raw.next(50 * time.Millisecond)
+				f, err := raw.Next(50 * time.Millisecond)
 				if err != nil {
 					break
 				}
@@ -115,7 +113,7 @@ func TestPublisherTakesZMTP30Subscriptions(t *testing.T) {
 			mustSend(t, pub, "u1")
 			mustSend(t, pub, "t1", "two")
 			want := []rawFrame{{false, "t1"}, {false, "two"}}
-			if diff := cmp.Diff(want, []rawFrame{raw.mustNext(), raw.mustNext()}); diff != "" {
+			if diff := cmp.Diff(want, []rawFrame{mustNext(raw), mustNext(raw)}); diff != "" {
 				t.Fatalf("(-want +got):\n%s", diff)
 			}
 			if typ == XPUB {

@@ -20,12 +20,13 @@ const canPark = true
 
 // idleAfter is how long a reader waits at a message boundary before its
 // connection parks. Waking a parked connection costs a goroutine and two
-// epoll_ctl calls, about 10 µs, which a machine whose CPUs have idled as
-// long pays over anyway: a REQ/REP round trip after 30 ms of silence took
-// 100-160 µs on the project's machine whether the connections parked or
-// not. Shorter, the goroutines of a burst of new peers are let go sooner
-// (resident memory per idle peer: 5.8 KB at 20 ms, 6.4 KB at 50 ms,
-// 7.6 KB at 100 ms, 9.0 KB without parking).
+// epoll_ctl calls, small beside what a machine whose CPUs have idled as
+// long pays anyway (a one-off probe on the project's machine at 607bd30:
+// a REQ/REP round trip after 30 ms of silence took 100-160 µs whether the
+// connections parked or not). Shorter, the goroutines of a burst of new
+// peers are let go sooner: resident memory per idle peer, `bench/compare.sh
+// -T mem` with this value edited, 5.8 KB at 20 ms, 6.4 KB at 50 ms, 7.6 KB
+// at 100 ms; 9.0 KB before parking (2aad8a3).
 var idleAfter = 20 * time.Millisecond
 
 // idlePoller is the epoll instance of the parked connections, with the

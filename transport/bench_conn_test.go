@@ -55,7 +55,7 @@ func BenchmarkReadFrame(b *testing.B) {
 				w.WriteFrame(0, body)
 			}
 			w.Flush()
-			src := &benchRepeater{data: enc.Bytes()}
+			src := &repeatReader{frame: enc.Bytes()}
 			r := NewReader(src, -1)
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
@@ -67,18 +67,6 @@ func BenchmarkReadFrame(b *testing.B) {
 			}
 		})
 	}
-}
-
-// benchRepeater reads data over and over.
-type benchRepeater struct {
-	data []byte
-	off  int
-}
-
-func (r *benchRepeater) Read(p []byte) (int, error) {
-	n := copy(p, r.data[r.off:])
-	r.off = (r.off + n) % len(r.data)
-	return n, nil
 }
 
 // countHandler counts messages and closes done at the want-th.

@@ -17,7 +17,7 @@ import (
 // classes cost less than a pool's Get and Put.
 const (
 	bodyPoolMinShift = 9  // 512 B
-	bodyPoolMaxShift = 18 // 256 KiB, bodyChunkSize
+	bodyPoolMaxShift = 18 // 256 KiB: bodyChunkSize, above which bodies grow as they arrive
 )
 
 var (

@@ -50,7 +50,6 @@ type Conn struct {
 	rx      *atomic.Uint64 // reads that returned bytes
 	ttl     atomic.Int64   // nanoseconds; 0: the peer asked for none
 	hbMu    sync.Mutex
-	hbOn    bool       // the clock has started
 	hb      *heartbeat // nil until there is something to time
 	hbTimer *time.Timer
 	hbOff   bool // the clock has stopped
@@ -408,7 +407,6 @@ func (c *Conn) stopWriting() {
 func (c *Conn) startClock() {
 	c.hbMu.Lock()
 	defer c.hbMu.Unlock()
-	c.hbOn = true
 	if c.hbCfg.Interval > 0 {
 		c.hb = newHeartbeat(c.hbCfg, time.Now())
 	}
@@ -417,7 +415,7 @@ func (c *Conn) startClock() {
 
 // rearmLocked sets the timer to the clock's next deadline.
 func (c *Conn) rearmLocked() {
-	if c.hbOff || !c.hbOn {
+	if c.hbOff {
 		return
 	}
 	if c.hb == nil {

@@ -37,7 +37,7 @@ func TestDeferAcceptHoldsSilentPeers(t *testing.T) {
 	if n := log.count(EventAccepted, fsm.ReasonNone, "127.0.0.2:"); n != 0 {
 		t.Fatalf("the silent peer was accepted %d times before sending a byte", n)
 	}
-	if _, err := silent.Write(Greeting{Major: 3, Minor: 1, Mechanism: MechanismNull}.Append(nil)[:1]); err != nil {
+	if _, err := silent.Write(nullGreeting()[:1]); err != nil {
 		t.Fatal(err)
 	}
 	log.waitCount(t, EventAccepted, fsm.ReasonNone, "127.0.0.2:", 1)

@@ -65,6 +65,10 @@ type engine struct {
 	onEnd func()
 }
 
+// closing reports whether the owner (listener, connector) is closing, so
+// that the errors its closing causes read as a local Close.
+func (e *engine) closing() bool { return e.stopping != nil && e.stopping.Load() }
+
 func newEngine(cfg *Config, role fsm.Role, endpoint string) *engine {
 	e := &engine{cfg: cfg, endpoint: endpoint}
 	e.m = fsm.New(role, e)
@@ -76,7 +80,7 @@ func newEngine(cfg *Config, role fsm.Role, endpoint string) *engine {
 // reader blocked in Handler.Message), one still in its handshake is closed.
 func (e *engine) closeConn(nc net.Conn) {
 	if c := e.current.Load(); c != nil {
-		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
+		c.Close()
 	}
 	nc.Close()
 }
@@ -270,7 +274,7 @@ func (e *engine) readSig(n int) error {
 func (e *engine) readFailed(err error) error {
 	var ne net.Error
 	switch {
-	case e.stopping != nil && e.stopping.Load():
+	case e.closing():
 		return e.fire(fsm.EventClose, nil)
 	case errors.Is(err, ErrFrameTooLarge):
 		return e.fire(fsm.EventFrameTooLarge, err)
@@ -310,7 +314,7 @@ func (e *engine) flush() error {
 		// where the handshake timer no longer applies.)
 		var ne net.Error
 		switch {
-		case e.stopping != nil && e.stopping.Load():
+		case e.closing():
 			return e.fire(fsm.EventClose, nil)
 		case errors.As(err, &ne) && ne.Timeout() && !e.m.State().Ready():
 			return e.fire(fsm.EventHandshakeTimeout, fmt.Errorf("no complete handshake within %v: %w", e.cfg.handshakeTimeout(), err))

@@ -35,10 +35,10 @@ const MaxCommandSize = 64 << 10
 
 const (
 	maxShortSize   = 255
-	maxHeaderSize  = 9         // flags + 8-byte size
-	ioBufferSize   = 64 << 10  // bufio buffers: batches many small frames per syscall
-	bodyChunkSize  = 256 << 10 // first allocation for a large body; grows as data arrives
-	largeBody      = 32 << 10  // a body read into place, not through the buffer
+	maxHeaderSize  = 9                     // flags + 8-byte size
+	ioBufferSize   = 64 << 10              // bufio buffers: batches many small frames per syscall
+	bodyChunkSize  = 1 << bodyPoolMaxShift // 256 KiB: first allocation for a large body; grows as data arrives
+	largeBody      = ioBufferSize / 2      // after a body this large the next header is read alone (fillMax)
 	maxFrameLength = math.MaxInt
 )
 
@@ -233,7 +233,9 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	// does the next one if it is large too. Bodies smaller than half the
 	// buffer are cheaper to copy than to read alone.
 	if size >= largeBody {
-		r.br.fillMax = maxHeaderSize
+		// A header and the first byte of its body: the body's wait
+		// before allocation (readBody's Peek) then costs no read of its own.
+		r.br.fillMax = maxHeaderSize + 1
 	} else {
 		r.br.fillMax = 0
 	}
@@ -357,14 +359,18 @@ func (w *Writer) Release() {
 
 // WriteFrame writes one frame. flags may hold FlagMore and FlagCommand;
 // FlagLong is chosen from len(body). Small bodies are copied into the buffer;
-// a body larger than the buffer is written straight through after the
-// buffered bytes, without a copy.
+// a body of directMin or more is written straight through, with the
+// buffered bytes and its header, in one system call and without a copy.
 func (w *Writer) WriteFrame(flags byte, body []byte) error {
 	// Refuse to put on the wire a frame that we would reject ourselves.
 	if err := checkFlags(flags); err != nil {
 		return err
 	}
-	if _, err := w.bw.Write(AppendFrameHeader(w.scratch[:0], flags, len(body))); err != nil {
+	hdr := AppendFrameHeader(w.scratch[:0], flags, len(body))
+	if len(body) >= directMin {
+		return w.bw.writeVec(hdr, body)
+	}
+	if _, err := w.bw.Write(hdr); err != nil {
 		return err
 	}
 	_, err := w.bw.Write(body)

@@ -448,33 +448,6 @@ func TestWriterReaderRoundTrip(t *testing.T) {
 	}
 }
 
-func BenchmarkReadFrame100B(b *testing.B) {
-	frame := frameStream(Frame{Flags: FlagMore, Body: make([]byte, 100)})
-	r := NewReader(&repeatReader{frame: frame}, -1)
-	b.SetBytes(int64(len(frame)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := r.ReadFrame(); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkWriteFrame100B(b *testing.B) {
-	body := make([]byte, 100)
-	w := NewWriter(io.Discard)
-	b.SetBytes(int64(len(body) + 2))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := w.WriteFrame(FlagMore, body); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-}
-
 func BenchmarkReadPing(b *testing.B) {
 	frame := frameStream(Frame{Flags: FlagCommand, Body: AppendCommandBody(nil, CmdPing, AppendPingData(nil, 10, nil))})
 	r := NewReader(&repeatReader{frame: frame}, -1)

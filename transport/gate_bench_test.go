@@ -85,12 +85,7 @@ func benchListenerCfg(b *testing.B, cfg *Config) string {
 
 // abort closes nc with a reset, so a benchmark leaves no TIME_WAIT behind
 // to run out of ports.
-func abort(nc net.Conn) {
-	if tc, ok := nc.(*net.TCPConn); ok {
-		tc.SetLinger(0)
-	}
-	nc.Close()
-}
+func abort(nc net.Conn) { refuse(nc) }
 
 // handshakeOnce dials from src, completes a NULL handshake and hangs up.
 func handshakeOnce(addr, src string) error {

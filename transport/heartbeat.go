@@ -25,8 +25,8 @@ func (h Heartbeat) ttlDeciseconds() uint16 {
 	return uint16(min(h.TTL/(100*time.Millisecond), 0xFFFF))
 }
 
-// heartbeat is the liveness clock of one connection, kept by its writer
-// goroutine. It is pure: the caller passes the time and the count of frames
+// heartbeat is the liveness clock of one connection, run by the Conn's
+// timer (Conn.beat) under hbMu. It is pure: the caller passes the time and the count of frames
 // received so far, and it answers whether to send a PING and whether the
 // peer is dead, so it can be tested without a clock or a socket. Any
 // received frame counts as a sign of life.
@@ -58,7 +58,8 @@ func (h *heartbeat) timeout() time.Duration {
 	return h.cfg.Interval
 }
 
-// errHeartbeatTimeout and errTTLExpired say how the peer was found dead.
+// deadPeerError says how the peer was found dead: silent after our PING,
+// or past the TTL it asked for.
 type deadPeerError struct {
 	what   string
 	silent time.Duration

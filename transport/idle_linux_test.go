@@ -82,21 +82,12 @@ func (h *parkHandler) parkedCount() int {
 // connection, open.
 func greetedClient(t *testing.T, addr string) net.Conn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	nc, err := net.DialTimeout("tcp", addr, netWait)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
-	out := Greeting{Major: 3, Minor: 1, Mechanism: MechanismNull}.Append(nil)
-	out = append(out, readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})...)
-	if _, err := nc.Write(out); err != nil {
-		t.Fatal(err)
-	}
-	r := NewReader(nc, 1<<20)
-	if _, err := r.ReadGreeting(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.ReadFrame(); err != nil {
+	nc.SetDeadline(time.Now().Add(netWait))
+	if err := nullPushHandshake(nc, 0); err != nil {
 		t.Fatal(err)
 	}
 	nc.SetDeadline(time.Time{})

@@ -186,6 +186,10 @@ type bufWriter struct {
 	buf *ioBuf // nil while empty
 	n   int    // buf[:n] is unflushed
 	err error  // sticky: after a failed write every call returns it
+	// iov and vec carry a write of several slices (writeVec) without
+	// allocating.
+	iov [3][]byte
+	vec net.Buffers
 }
 
 // Buffered returns the number of bytes waiting for Flush.
@@ -193,43 +197,27 @@ func (w *bufWriter) Buffered() int { return w.n }
 
 // Write copies p into the buffer, flushing as it fills. A p of at least
 // directMin is written straight through, after the buffered bytes and in
-// the same system call (writev).
+// the same system call (writeVec).
 func (w *bufWriter) Write(p []byte) (int, error) {
-	if len(p) >= directMin && w.err == nil {
-		var err error
-		if w.n == 0 {
-			_, err = w.dst.Write(p)
-		} else {
-			bufs := net.Buffers{w.buf[:w.n], p}
-			_, err = bufs.WriteTo(w.dst)
-			w.n = 0
-			putBuf(w.buf)
-			w.buf = nil
-		}
-		if err != nil {
-			w.err = err
+	if len(p) >= directMin {
+		if err := w.writeVec(nil, p); err != nil {
 			return 0, err
 		}
 		return len(p), nil
 	}
-	nn := 0
-	for len(p) > ioBufferSize-w.n && w.err == nil {
-		var n int
-		if w.n == 0 {
-			n, w.err = w.dst.Write(p)
-		} else {
-			n = copy(w.buf[w.n:], p)
-			w.n += n
-			w.Flush()
-		}
-		nn += n
-		p = p[n:]
-	}
 	if w.err != nil {
-		return nn, w.err
+		return 0, w.err
 	}
-	if len(p) == 0 {
-		return nn, nil
+	nn := 0
+	if len(p) > ioBufferSize-w.n {
+		// Shorter than directMin, so something is buffered: fill the
+		// buffer, flush it, and the rest fits.
+		nn = copy(w.buf[w.n:], p)
+		w.n += nn
+		p = p[nn:]
+		if err := w.Flush(); err != nil {
+			return nn, err
+		}
 	}
 	if w.buf == nil {
 		w.buf = getBuf()
@@ -237,6 +225,31 @@ func (w *bufWriter) Write(p []byte) (int, error) {
 	n := copy(w.buf[w.n:], p)
 	w.n += n
 	return nn + n, nil
+}
+
+// writeVec writes the buffered bytes, then head (possibly empty) and body,
+// in one system call where the stream allows (net.Buffers: writev on a
+// socket), and gives the buffer back: a large body goes out without a
+// copy, and its header without taking a buffer.
+func (w *bufWriter) writeVec(head, body []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	iov := w.iov[:0]
+	if w.n > 0 {
+		iov = append(iov, w.buf[:w.n])
+	}
+	if len(head) > 0 {
+		iov = append(iov, head)
+	}
+	w.vec = append(iov, body)
+	_, err := w.vec.WriteTo(w.dst)
+	w.iov, w.vec = [3][]byte{}, nil
+	w.Release()
+	if err != nil {
+		w.err = err
+	}
+	return err
 }
 
 // WriteString is Write for a string, without converting it.

@@ -33,11 +33,12 @@ type rawReader struct {
 
 func newRawReader(nc net.Conn) *rawReader {
 	var sc syscall.Conn
+	network := "tcp"
 	switch c := nc.(type) {
 	case *net.TCPConn:
 		sc = c
 	case *net.UnixConn:
-		sc = c
+		sc, network = c, "unix"
 	default:
 		return nil
 	}
@@ -45,10 +46,7 @@ func newRawReader(nc net.Conn) *rawReader {
 	if err != nil {
 		return nil
 	}
-	r := &rawReader{rc: rc, nc: nc, network: "tcp"}
-	if _, ok := nc.(*net.UnixConn); ok {
-		r.network = "unix"
-	}
+	r := &rawReader{rc: rc, nc: nc, network: network}
 	r.read = r.rawRead
 	return r
 }

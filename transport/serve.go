@@ -54,16 +54,16 @@ func (e *engine) release() {
 func (e *engine) serve(c *Conn) error {
 	h := e.cfg.Handler
 	e.current.Store(c)
-	if e.stopping != nil && e.stopping.Load() { // the owner closed during the handshake
-		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
+	if e.closing() { // the owner closed during the handshake
+		c.Close()
 	}
 	c.startClock()
 	if h == nil || !h.Attach(c) {
-		c.finish(&ConnError{Reason: fsm.ReasonClosed, Peer: c.remoteAddr})
+		c.Close()
 		c.stopWriting()
 		e.current.Store(nil)
 		refused := errors.New("the socket refused the connection (a PAIR that has its peer, or a closing socket)")
-		if e.stopping != nil && e.stopping.Load() {
+		if e.closing() {
 			return e.fire(fsm.EventClose, refused)
 		}
 		// Not fatal: a connecting PAIR retries, and gets in once the
@@ -132,7 +132,7 @@ func (e *engine) closeFor(err error) error {
 		return e.fire(fsm.EventClose, nil)
 	case errors.Is(err, fsm.ReasonHeartbeatTimeout) && errors.As(err, &ce):
 		return e.fire(fsm.EventHeartbeatTimeout, ce.Err)
-	case e.stopping != nil && e.stopping.Load():
+	case e.closing():
 		// The writer failed because the owner closed the connection under
 		// it (Unbind, Disconnect, Close), as the reader's error reads too.
 		return e.fire(fsm.EventClose, nil)
@@ -154,7 +154,7 @@ func (e *engine) readEnded(err error) error {
 	case errors.Is(err, syscall.ETIMEDOUT):
 		return e.fire(fsm.EventKeepaliveFailed, err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), isConnReset(err):
-		if e.stopping != nil && e.stopping.Load() {
+		if e.closing() {
 			return e.fire(fsm.EventClose, nil)
 		}
 		return e.fire(fsm.EventPeerClosed, err)

@@ -255,10 +255,13 @@ func TestUnbindAndDisconnectWithAFullReceiveQueue(t *testing.T) {
 				mustSend(t, push, fmt.Sprint(i))
 			}
 			eventually(t, "a full queue", func() bool { return pull.in.len() == 1 })
-			// Give the reader time to reach its wait on the queue; the
-			// test passes either way, and without the fix it fails when it
-			// has.
-			time.Sleep(50 * time.Millisecond)
+			// The reader must be waiting on the full queue, the case the
+			// fix is for: a producer that finds no room makes waitW.
+			eventually(t, "the reader waiting for room", func() bool {
+				pull.in.mu.Lock()
+				defer pull.in.mu.Unlock()
+				return pull.in.waitW != nil
+			})
 			within(t, 5*time.Second, "Unbind or Disconnect", func() {
 				if unbind {
 					pull.Unbind(ep)

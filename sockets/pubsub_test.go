@@ -9,7 +9,10 @@ import (
 
 // settle publishes marker messages until sub receives one, so that every
 // subscription sent before it has reached the publisher (subscriptions and
-// messages travel in order on each connection).
+// messages travel in order on each connection). Copies of the marker may
+// still be on their way: it then publishes marker+"/settled", which every
+// subscription to the marker matches too, and receives until that
+// arrives, so the test's next message is not a stray marker.
 func settle(t *testing.T, pub, sub *Socket, marker string) {
 	t.Helper()
 	ctx := ctxT(t)
@@ -21,10 +24,23 @@ func settle(t *testing.T, pub, sub *Socket, marker string) {
 		m, err := sub.Recv(rctx)
 		cancel()
 		if err == nil && m.String() == marker {
-			return
+			break
 		}
 		if ctx.Err() != nil {
 			t.Fatal("subscription never reached the publisher")
+		}
+	}
+	last := marker + "/settled"
+	if err := pub.Send(ctx, NewMsgString(last)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := sub.Recv(ctx)
+		if err != nil {
+			t.Fatalf("settling: %v", err)
+		}
+		if m.String() == last {
+			return
 		}
 	}
 }

@@ -34,7 +34,7 @@ func (p *reqPattern) send(ctx context.Context, m Msg) error {
 	if busy {
 		return ErrState
 	}
-	frames := append([][]byte{{}}, m.Frames...)
+	frames := append(append(make([][]byte, 0, 1+len(m.Frames)), []byte{}), m.Frames...)
 	to, err := p.lb.sendTo(ctx, frames)
 	if err != nil {
 		return err

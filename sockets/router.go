@@ -58,7 +58,7 @@ func (r *routerPattern) incoming(from *peer, frames [][]byte) (inbound, bool) {
 	if from.id == nil { // a duplicate Identity, ignored
 		return inbound{}, false
 	}
-	return inbound{p: from, frames: append([][]byte{from.id}, frames...)}, true
+	return inbound{p: from, frames: append(append(make([][]byte, 0, 1+len(frames)), from.id), frames...)}, true
 }
 
 func (r *routerPattern) recv(ctx context.Context) (Msg, error) {

@@ -489,13 +489,6 @@ func (s *Socket) Close() error {
 	return nil
 }
 
-// waitChange returns the channel closed at the next change of the peer set.
-func (s *Socket) waitChange() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
-}
-
 func (s *Socket) notifyLocked() {
 	close(s.changed)
 	s.changed = make(chan struct{})

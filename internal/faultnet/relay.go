@@ -1,7 +1,7 @@
 // Package faultnet is a loopback TCP relay for liveness tests: it sits
 // between two peers and, on command, goes silent in both directions without
 // closing anything (a host that dropped off the network: no FIN, no RST),
-// delays traffic, resets every connection, or comes back.
+// resets every connection, or comes back.
 //
 // Silence is made by no longer reading: bytes already read are held, and
 // the senders' kernel buffers fill as they would toward a dead host. New
@@ -25,7 +25,6 @@ type Relay struct {
 	mu      sync.Mutex
 	silent  bool
 	resumed chan struct{} // closed when a silence ends
-	delay   time.Duration
 	conns   map[net.Conn]struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -70,13 +69,6 @@ func (r *Relay) Resume() {
 	}
 }
 
-// SetDelay delays every chunk of bytes by d before it is forwarded.
-func (r *Relay) SetDelay(d time.Duration) {
-	r.mu.Lock()
-	r.delay = d
-	r.mu.Unlock()
-}
-
 // Reset closes every current connection with a TCP RST, on both sides.
 func (r *Relay) Reset() {
 	r.mu.Lock()
@@ -87,13 +79,6 @@ func (r *Relay) Reset() {
 		}
 		c.Close()
 	}
-}
-
-// Conns returns the number of connections (both legs) the relay holds.
-func (r *Relay) Conns() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.conns)
 }
 
 // Close stops the relay and closes every connection, then waits for its
@@ -200,12 +185,6 @@ func (r *Relay) pump(dst, src net.Conn) {
 			// Bytes read just as a silence began are held until it ends.
 			if !r.waitAudible() {
 				return
-			}
-			r.mu.Lock()
-			d := r.delay
-			r.mu.Unlock()
-			if d > 0 {
-				time.Sleep(d) // the delay is the fault being injected
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return

@@ -97,7 +97,7 @@ func (e *engine) SendHello() {
 
 func (e *engine) SendWelcome() { e.w.WriteCommand(CmdWelcome, nil) }
 
-func (e *engine) SendInitiate() { e.w.WriteCommand(CmdInitiate, e.ourMetadata()) }
+func (e *engine) SendInitiate() { e.writeMetadataCommand(CmdInitiate) }
 
 // TOKEN-HMAC.
 

@@ -487,11 +487,14 @@ func (c *Conn) write(err error) bool {
 	return true
 }
 
-// The frame-list slab of readLoop: its entries, and the largest first
-// frame that takes one.
+// The frame-list slab of readLoop: its entries at first and at most, and
+// the largest first frame that takes one. A slab doubles while messages
+// keep coming without a wait, so a connection that says one thing and falls
+// idle, the common case on a busy listener, costs a small slab.
 const (
-	slabSize = 16
-	slabBody = 256
+	slabFirst = 2
+	slabSize  = 16
+	slabBody  = 256
 )
 
 // MaxFrames caps the frames of one received message, whatever the maximum
@@ -503,6 +506,7 @@ const MaxFrames = 1 << 16
 // returns why it ended.
 func (c *Conn) readLoop(e *engine, h Handler) error {
 	var msg, slab [][]byte
+	slabN := slabFirst
 	var size int64
 	max := e.cfg.maxMsgSize()
 	// An accepted connection over a socket parks when its reader has waited
@@ -558,7 +562,8 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 			// first frames: hence small bodies only, at most slabSize ×
 			// slabBody bytes.
 			if len(slab) == 0 {
-				slab = make([][]byte, slabSize)
+				slab = make([][]byte, slabN)
+				slabN = min(2*slabN, slabSize)
 			}
 			msg, slab = slab[:1:1], slab[1:]
 			msg[0] = f.Body
@@ -572,6 +577,7 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		msg, size = nil, 0
 		if e.r.Buffered() == 0 {
 			slab = nil // about to wait: an idle connection keeps no slab alive
+			slabN = slabFirst
 		}
 		select {
 		case <-c.done:

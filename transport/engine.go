@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -90,7 +91,23 @@ func (e *engine) closeConn(nc net.Conn) {
 func (e *engine) attach(nc net.Conn) {
 	e.nc, e.r, e.w, e.addr = nc, nil, nil, nil
 	e.sigLen, e.peer, e.meta, e.refusal, e.cause = 0, Greeting{}, nil, "", nil
-	e.auth = &authState{}
+	e.dropAuth()
+	e.auth = authPool.Get().(*authState)
+}
+
+// authPool recycles handshake state: at a few hundred bytes a handshake, a
+// burst of connections would otherwise leave that much garbage each.
+var authPool = sync.Pool{New: func() any { return new(authState) }}
+
+// dropAuth clears the handshake state, secrets included, and returns it to
+// authPool. Only the engine's goroutine reads it, and only during the
+// handshake, which is over when this runs.
+func (e *engine) dropAuth() {
+	if a := e.auth; a != nil {
+		*a = authState{}
+		authPool.Put(a)
+		e.auth = nil
+	}
 }
 
 // fire delivers ev with the error that caused it (for the close report).
@@ -164,16 +181,16 @@ func (e *engine) handshake() (*Conn, error) {
 	if err := e.flush(); err != nil {
 		return nil, err
 	}
-	var rest [GreetingSize]byte
-	copy(rest[:], e.sig[:])
-	if err := e.r.ReadFull(rest[SignatureSize:]); err != nil {
+	pg := &e.auth.peerGreeting
+	copy(pg[:], e.sig[:])
+	if err := e.r.ReadFull(pg[SignatureSize:]); err != nil {
 		return nil, e.readFailed(err)
 	}
-	g, err := ParseGreeting(rest[:])
+	g, err := ParseGreeting(pg[:])
 	if err != nil {
 		return nil, e.fire(fsm.EventProtocolViolation, err)
 	}
-	e.peer, e.auth.peerGreeting = g, rest
+	e.peer = g
 	if err := e.fire(fsm.EventGreetingReceived, nil); err != nil {
 		return nil, err
 	}
@@ -196,7 +213,7 @@ func (e *engine) handshake() (*Conn, error) {
 	}
 	e.nc.SetDeadline(time.Time{})
 	c := newConn(e)
-	e.auth = nil // the greetings, nonces and proofs: nothing needs them after the handshake
+	e.dropAuth() // the greetings, nonces and proofs: nothing needs them after the handshake
 	return c, nil
 }
 
@@ -436,16 +453,43 @@ func (e *engine) greeting() []byte {
 	return e.auth.ourGreeting[:]
 }
 
-// ourMetadata is the metadata of READY, INITIATE and the proofs.
+// ourProps returns what our metadata holds: the socket type, and the
+// identity when the type sends one (withID).
+func (e *engine) ourProps() (typ string, id []byte, withID bool) {
+	return e.cfg.SocketType.String(), e.cfg.Identity, e.cfg.SocketType.SendsIdentity()
+}
+
+// ourMetadata is the metadata of READY, INITIATE and the proofs, as bytes:
+// the proofs sign it.
 func (e *engine) ourMetadata() []byte {
-	md := Metadata{{Name: PropSocketType, Value: []byte(e.cfg.SocketType.String())}}
-	if e.cfg.SocketType.SendsIdentity() {
-		md = append(md, Property{Name: PropIdentity, Value: e.cfg.Identity})
+	typ, id, withID := e.ourProps()
+	md := Metadata{{Name: PropSocketType, Value: []byte(typ)}}
+	if withID {
+		md = append(md, Property{Name: PropIdentity, Value: id})
 	}
 	return md.Append(nil)
 }
 
-func (e *engine) SendReady() { e.w.WriteCommand(CmdReady, e.ourMetadata()) }
+// writeMetadataCommand writes the command name with ourMetadata as its
+// body, straight into the Writer: READY or INITIATE goes out on every
+// connection, and building the bytes first would leave them as garbage.
+func (e *engine) writeMetadataCommand(name string) {
+	typ, id, withID := e.ourProps()
+	size := propertySize(PropSocketType, len(typ))
+	if withID {
+		size += propertySize(PropIdentity, len(id))
+	}
+	w := e.w
+	w.writeCommandHeader(name, size)
+	w.writePropertyHeader(PropSocketType, len(typ))
+	w.bw.WriteString(typ)
+	if withID {
+		w.writePropertyHeader(PropIdentity, len(id))
+		w.bw.Write(id)
+	}
+}
+
+func (e *engine) SendReady() { e.writeMetadataCommand(CmdReady) }
 
 func (e *engine) SendError() {
 	if e.MechanismIsPlainServer() { // in the form libzmq's PLAIN clients read (plain.go)

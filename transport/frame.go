@@ -383,16 +383,32 @@ func (w *Writer) WriteCommand(name string, data []byte) error {
 	if len(name) == 0 || len(name) > maxShortSize {
 		return fmt.Errorf("%w: command name is %d bytes, want 1-255", ErrMalformedCommand, len(name))
 	}
-	h := AppendFrameHeader(w.scratch[:0], FlagCommand, 1+len(name)+len(data))
-	h = append(h, byte(len(name)))
-	if _, err := w.bw.Write(h); err != nil {
-		return err
-	}
-	if _, err := w.bw.WriteString(name); err != nil {
+	if err := w.writeCommandHeader(name, len(data)); err != nil {
 		return err
 	}
 	_, err := w.bw.Write(data)
 	return err
+}
+
+// writeCommandHeader writes the frame header and the name of a command
+// whose size bytes of data the caller writes next. The name is valid.
+func (w *Writer) writeCommandHeader(name string, size int) error {
+	h := AppendFrameHeader(w.scratch[:0], FlagCommand, 1+len(name)+size)
+	h = append(h, byte(len(name)))
+	if _, err := w.bw.Write(h); err != nil {
+		return err
+	}
+	_, err := w.bw.WriteString(name)
+	return err
+}
+
+// writePropertyHeader writes a metadata property's name and the length of
+// its value, which the caller writes next (RFC 23 §Commands). The name is
+// valid.
+func (w *Writer) writePropertyHeader(name string, valueLen int) {
+	w.bw.Write(append(w.scratch[:0], byte(len(name))))
+	w.bw.WriteString(name)
+	w.bw.Write(binary.BigEndian.AppendUint32(w.scratch[:0], uint32(valueLen)))
 }
 
 // checkFlags rejects reserved flag bits and COMMAND with MORE (RFC 23

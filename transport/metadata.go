@@ -134,6 +134,11 @@ func (m Metadata) Append(dst []byte) []byte {
 	return dst
 }
 
+// propertySize is the encoded size of a property called name whose value
+// is n bytes: a name length byte, the name, a 4-byte value length, the
+// value (Append's layout).
+func propertySize(name string, n int) int { return 1 + len(name) + 4 + n }
+
 // Get returns the value of the first property called name, compared without
 // regard to case as RFC 37 requires ("Metadata names SHALL be
 // case-insensitive").

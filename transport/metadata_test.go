@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -141,4 +142,50 @@ func TestValidPropertyName(t *testing.T) {
 			t.Errorf("ValidPropertyName(%q) = %v, want %v", name, got, want)
 		}
 	}
+}
+
+// TestWriteMetadataCommand checks that READY and INITIATE written straight
+// into the Writer are the bytes of ourMetadata, which the TOKEN-HMAC proofs
+// sign, for every socket type, with no identity, a short one and one long
+// enough to need a long frame header.
+func TestWriteMetadataCommand(t *testing.T) {
+	ids := [][]byte{nil, []byte("id-1"), []byte(strings.Repeat("x", 255))}
+	for st := range SocketType(numSocketTypes) {
+		for _, id := range ids {
+			for _, name := range []string{CmdReady, CmdInitiate} {
+				e := &engine{cfg: &Config{SocketType: st, Identity: id}}
+				var got, want bytes.Buffer
+				e.w = NewWriter(&got)
+				e.writeMetadataCommand(name)
+				if err := e.w.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				w := NewWriter(&want)
+				if err := w.WriteCommand(name, e.ourMetadata()); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					t.Errorf("%v, identity of %d bytes, %s:\n got %q\nwant %q", st, len(id), name, got.Bytes(), want.Bytes())
+				}
+				md, err := ParseMetadata(want.Bytes()[len(want.Bytes())-propertySize(PropSocketType, len(st.String()))-mdIDSize(st, id):])
+				if err != nil {
+					t.Fatalf("%v: %v", st, err)
+				}
+				if v, _ := md.Get(PropSocketType); string(v) != st.String() {
+					t.Errorf("%v: Socket-Type %q", st, v)
+				}
+			}
+		}
+	}
+}
+
+// mdIDSize is the size of the Identity property st sends with id, if any.
+func mdIDSize(st SocketType, id []byte) int {
+	if !st.SendsIdentity() {
+		return 0
+	}
+	return propertySize(PropIdentity, len(id))
 }

@@ -14,7 +14,9 @@
 #   -T TESTS    tests, space-separated (env BENCH_TESTS), out of:
 #               thr-100 thr-1 thr-1k thr-64k lat conn conn-token mem
 #               (default: all; conn-token is conn with ours on TOKEN-HMAC,
-#               against libzmq on NULL)
+#               against libzmq on NULL; lat also runs, in each round, its
+#               round trips over plain Go TCP, "zmtp perf lat-tcp-*": the
+#               floor the machine allows at that moment)
 #   -s SECONDS  how long each thr-send and conn-cli runs (env BENCH_SECS, default 2)
 #   -o DIR      keep binaries, raw RESULT lines, logs and the report there
 #               (env BENCH_OUT, default a new directory under /tmp)
@@ -178,6 +180,13 @@ END {
       cell(t, m, "libzmq-libzmq"), cell(t, m, "ours-ours"), ratio(t, m, "ours-ours", "libzmq-libzmq"),
       paired(t, m, "ours-ours", "libzmq-libzmq"), cell(t, m, "ours-libzmq"), cell(t, m, "libzmq-ours")
   }
+  if (("lat" SUBSEP "p99_us" SUBSEP "tcp-tcp") in cnt) {
+    printf "\nFloor under lat, in the same rounds: a plain Go TCP echo of 1 byte (`zmtp perf lat-tcp-cli`, no ZMTP): mean %s, p50 %s, p99 %s µs.", \
+      cell("lat", "mean_us", "tcp-tcp"), cell("lat", "p50_us", "tcp-tcp"), cell("lat", "p99_us", "tcp-tcp")
+    printf " Against it, ours: mean %s, p99 %s; libzmq: mean %s, p99 %s.\n", \
+      ratio("lat", "mean_us", "ours-ours", "tcp-tcp"), ratio("lat", "p99_us", "ours-ours", "tcp-tcp"), \
+      ratio("lat", "mean_us", "libzmq-libzmq", "tcp-tcp"), ratio("lat", "p99_us", "libzmq-libzmq", "tcp-tcp")
+  }
   printf "\nMedians of %d interleaved runs per cell, with the lowest and highest run in parentheses. A→B: A sends (thr) or is the client (lat, conn, mem); B receives or serves.\n", runs
   print "ours / libzmq is the ratio of the two medians; paired is the median of the per-round ratios, with their range (runs made minutes apart can see a different machine)."
   print "thr and mem are measured on the receiving/serving side, lat and conn on the client. ↑ higher is better, ↓ lower is better."
@@ -244,7 +253,7 @@ impl_cmd() {
   local -n cmd_=$2
   case $1 in
     libzmq) cmd_=("$zmqbench") ;;
-    ours) cmd_=("$out/bin/zmtp" perf) ;;
+    ours | tcp) cmd_=("$out/bin/zmtp" perf) ;;
   esac
   if [[ $1 == ours && $3 == conn-token ]]; then cmd_+=(-token-file "$token"); fi
 }
@@ -316,7 +325,8 @@ run_test() {
   local all="libzmq-libzmq ours-ours ours-libzmq libzmq-ours" same="libzmq-libzmq ours-ours"
   log "$test"
   case $test in
-    thr-* | lat) pairs=$all ;;
+    thr-*) pairs=$all ;;
+    lat) pairs="$all tcp-tcp" ;; # tcp-tcp: the floor, a plain TCP echo
     conn | conn-token | mem) pairs=$same ;;
   esac
   read -ra pairs <<<"$pairs"
@@ -331,8 +341,12 @@ run_test() {
           run_one "$test" "$pair" srv $((secs_up + 40)) "thr-recv EP" "thr-send EP $((size)) $secs" msgs_per_s MB_per_s
           ;;
         lat)
-          run_one lat "$pair" cli 60 "lat-srv EP $((lat_count + lat_warmup))" \
-            "lat-cli EP 1 $lat_count $lat_warmup" mean_us p50_us p99_us
+          if [[ $pair == tcp-tcp ]]; then
+            run_one lat "$pair" cli 60 "lat-tcp-srv EP" "lat-tcp-cli EP 1 $lat_count $lat_warmup" mean_us p50_us p99_us
+          else
+            run_one lat "$pair" cli 60 "lat-srv EP $((lat_count + lat_warmup))" \
+              "lat-cli EP 1 $lat_count $lat_warmup" mean_us p50_us p99_us
+          fi
           ;;
         conn | conn-token)
           run_one "$test" "$pair" cli $((secs_up + 30)) "conn-srv EP" "conn-cli EP 100000000 $conn_window $secs" per_s

@@ -27,6 +27,7 @@ import (
 //	  lat-srv EP COUNT | lat-cli EP SIZE COUNT WARMUP
 //	  conn-srv EP | conn-cli EP TOTAL WINDOW SECONDS
 //	  mem-srv EP N SETTLE_MS | mem-cli EP N HOLD_S
+//	  lat-tcp-srv EP | lat-tcp-cli EP SIZE COUNT WARMUP
 //
 // Every mode prints one line "RESULT impl=zmtpgo test=<t> key=value …" on
 // standard output and is bounded by a watchdog (-t, default 60 s, 0 for
@@ -120,6 +121,10 @@ var perfModes = map[string]perfMode{
 	"conn-srv": {nil, func(p *perfRun, ep string, a perfArgs) error { return p.connSrv(ep) }},
 	"conn-cli": {[]string{"TOTAL", "WINDOW", "SECONDS"}, func(p *perfRun, ep string, a perfArgs) error {
 		return p.connCli(ep, a.int(0), a.int(1), a.seconds(2))
+	}},
+	"lat-tcp-srv": {nil, func(p *perfRun, ep string, a perfArgs) error { return p.latTCPSrv(ep) }},
+	"lat-tcp-cli": {[]string{"SIZE", "COUNT", "WARMUP"}, func(p *perfRun, ep string, a perfArgs) error {
+		return p.latTCPCli(ep, a.int(0), a.int(1), a.int(2))
 	}},
 	"mem-srv": {[]string{"N", "SETTLE_MS"}, func(p *perfRun, ep string, a perfArgs) error {
 		return p.memSrv(ep, a.int(0), time.Duration(a.int(1))*time.Millisecond)

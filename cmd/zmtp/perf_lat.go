@@ -42,9 +42,7 @@ func (p *perfRun) latCli(ep string, size, count, warmup int) error {
 	defer s.Close()
 	ctx := p.ctx
 	buf := bytes.Repeat([]byte{'x'}, size)
-	rtt := make([]float64, count)
-	for i := range warmup + count {
-		t0 := time.Now()
+	rtt, err := timeRoundTrips(warmup, count, func() error {
 		if err := s.Send(ctx, sockets.NewMsg(buf)); err != nil {
 			return fmt.Errorf("send: %w", err)
 		}
@@ -52,20 +50,44 @@ func (p *perfRun) latCli(ep string, size, count, warmup int) error {
 		if err != nil {
 			return fmt.Errorf("recv: %w", err)
 		}
-		d := time.Since(t0)
 		if len(m.Frames) != 1 || len(m.Frames[0]) != size {
 			return fmt.Errorf("bad reply size")
 		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.latResult("lat", size, rtt)
+	return nil
+}
+
+// timeRoundTrips runs rt warmup times untimed, then count times timed,
+// and returns the count durations in µs.
+func timeRoundTrips(warmup, count int, rt func() error) ([]float64, error) {
+	rtt := make([]float64, count)
+	for i := range warmup + count {
+		t0 := time.Now()
+		if err := rt(); err != nil {
+			return nil, err
+		}
+		d := time.Since(t0)
 		if i >= warmup {
 			rtt[i-warmup] = float64(d.Nanoseconds()) / 1e3
 		}
 	}
+	return rtt, nil
+}
+
+// latResult reports the mean, p50, p99 and max of round trips in µs, in
+// zmqbench's lat-cli form.
+func (p *perfRun) latResult(test string, size int, rtt []float64) {
 	var sum float64
 	for _, v := range rtt {
 		sum += v
 	}
 	slices.Sort(rtt)
-	p.result("lat", "size=%d n=%d mean_us=%.2f p50_us=%.2f p99_us=%.2f max_us=%.2f",
-		size, count, sum/float64(count), rtt[count/2], rtt[int(float64(count)*0.99)], rtt[count-1])
-	return nil
+	n := len(rtt)
+	p.result(test, "size=%d n=%d mean_us=%.2f p50_us=%.2f p99_us=%.2f max_us=%.2f",
+		size, n, sum/float64(n), rtt[n/2], rtt[int(float64(n)*0.99)], rtt[n-1])
 }

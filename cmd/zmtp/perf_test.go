@@ -45,6 +45,10 @@ func TestPerfPairs(t *testing.T) {
 			cliTest: "lat", cliKeys: []string{"size", "n", "mean_us", "p50_us", "p99_us", "max_us"},
 		},
 		{
+			name: "lat-tcp", srv: []string{"lat-tcp-srv"}, cli: []string{"lat-tcp-cli", "3", "200", "20"},
+			cliTest: "lat-tcp", cliKeys: []string{"size", "n", "mean_us", "p50_us", "p99_us", "max_us"},
+		},
+		{
 			name: "conn", srv: []string{"conn-srv"}, cli: []string{"conn-cli", "100000000", "4", "0.3"},
 			srvTest: "conn-srv", srvKeys: []string{"echoed"},
 			cliTest: "conn", cliKeys: []string{"window", "cycles", "secs", "per_s"},

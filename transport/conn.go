@@ -578,6 +578,7 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		if e.r.Buffered() == 0 {
 			slab = nil // about to wait: an idle connection keeps no slab alive
 			slabN = slabFirst
+			e.r.DropArena()
 		}
 		select {
 		case <-c.done:

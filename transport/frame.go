@@ -124,6 +124,14 @@ func (f Frame) IsCommand() bool { return f.Flags&FlagCommand != 0 }
 type Reader struct {
 	br  *bufReader
 	max int64 // max data frame body; < 0 is unlimited
+	// arena is where small data bodies are carved from (shortBuffered): one
+	// allocation, with no pointers for the collector to scan, per
+	// arenaSize bytes of small bodies rather than one per frame. Each body
+	// is capped at its length, so an append moves it out rather than into
+	// its neighbour; a body kept keeps its arena, as in libzmq, whose
+	// received messages share its decoder's buffer. DropArena lets an
+	// idle connection hold none.
+	arena []byte
 	// idleWait: the next frame starts a message, so that an idle deadline
 	// passing before its first byte means idle (Conn.readLoop).
 	idleWait bool
@@ -246,6 +254,16 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	return Frame{Flags: flags &^ FlagLong, Body: body}, nil
 }
 
+// The body arena of Reader: its size, and the largest body carved from it.
+const (
+	arenaSize = 2048
+	arenaBody = 128
+)
+
+// DropArena lets go of the rest of the current body arena: a connection
+// about to wait for data holds none.
+func (r *Reader) DropArena() { r.arena = nil }
+
 // shortBuffered takes a frame with a short header (body of 0-255 bytes)
 // that is whole in the buffer, the common case of small messages, without
 // the general path's peeks and copies; anything else is left to it.
@@ -261,8 +279,18 @@ func (r *Reader) shortBuffered() (Frame, bool) {
 		return Frame{}, false
 	}
 	var body []byte
-	if size > 0 {
+	if size > arenaBody || flags&FlagCommand != 0 {
+		// A command's body may be kept for the connection's life (the
+		// metadata of READY holds slices of it): never an arena's.
 		body = make([]byte, size)
+		copy(body, buf[2:2+size])
+	} else if size > 0 {
+		if len(r.arena) < size {
+			// No bigger than what is buffered: a connection that sent one
+			// small message gets an arena of about its size.
+			r.arena = make([]byte, min(arenaSize, len(buf)))
+		}
+		body, r.arena = r.arena[:size:size], r.arena[size:]
 		copy(body, buf[2:2+size])
 	}
 	b.r += 2 + size

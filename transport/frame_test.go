@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -464,5 +465,72 @@ func BenchmarkReadPing(b *testing.B) {
 		if _, _, err := ParsePing(cmd.Body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestReadFrameArena: small data bodies are carved from a shared arena
+// (one allocation per many frames), each capped so that an append cannot
+// reach its neighbour; command bodies, which the connection may keep (the
+// metadata of READY), never are; and an arena is no bigger than what was
+// buffered when it was made.
+func TestReadFrameArena(t *testing.T) {
+	for _, size := range []int{1, 100, arenaBody} {
+		r := NewReader(&repeatReader{frame: frameStream(Frame{Body: make([]byte, size)})}, -1)
+		allocs := testing.AllocsPerRun(1000, func() {
+			if _, err := r.ReadFrame(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if want := float64(size)/float64(arenaSize) + 0.01; allocs > want {
+			t.Errorf("%d B: %v allocations per frame, want at most %.3f", size, allocs, want)
+		}
+	}
+
+	adjacent := func(a, b []byte) bool {
+		return unsafe.Add(unsafe.Pointer(unsafe.SliceData(a)), len(a)) == unsafe.Pointer(unsafe.SliceData(b))
+	}
+	// The first frame of a stream takes the general path (nothing is
+	// buffered yet); the rest are whole in the buffer. The bodies are past
+	// the allocator's tiny size (16 B), whose blocks lie side by side, and
+	// short of their size class, so that separate allocations never look
+	// adjacent.
+	cmd := Frame{Flags: FlagCommand, Body: AppendCommandBody(nil, CmdPing, AppendPingData(nil, 0, []byte("context-ctx-12")))}
+	r := NewReader(bytes.NewReader(frameStream(Frame{Body: []byte("first")},
+		Frame{Body: []byte("one-one-one-one-1")}, Frame{Body: []byte("two-two-two-two-2")}, cmd,
+		Frame{Body: []byte("six-six-six-six-6")})), -1)
+	var got [5][]byte
+	for i := range got {
+		f, err := r.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = f.Body
+		if cap(f.Body) != len(f.Body) {
+			t.Errorf("frame %d: cap %d, len %d: an append would write past it", i, cap(f.Body), len(f.Body))
+		}
+	}
+	if !adjacent(got[1], got[2]) {
+		t.Error("two small data bodies read from one buffer do not share an arena")
+	}
+	if len(got[3]) != 21 {
+		t.Fatalf("the PING body is %d bytes; the test wants 21", len(got[3]))
+	}
+	if adjacent(got[2], got[3]) || adjacent(got[3], got[4]) {
+		t.Error("a command body was carved from the arena")
+	}
+	_ = append(got[1], "XYZ"...)
+	if string(got[2]) != "two-two-two-two-2" {
+		t.Errorf("appending to a body changed its neighbour: %q", got[2])
+	}
+
+	// One small message buffered: an arena of its frame's size, no more.
+	r = NewReader(bytes.NewReader(frameStream(Frame{Body: []byte("first")}, Frame{Body: []byte("one")})), -1)
+	for range 2 {
+		if _, err := r.ReadFrame(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(r.arena) > 2 {
+		t.Errorf("after a 3-byte body from a 5-byte frame, %d bytes of arena are left, want at most 2", len(r.arena))
 	}
 }

@@ -85,9 +85,10 @@ var (
 // A received message's small parts share memory with the messages that
 // arrived with it, as libzmq's received messages share its decoder's
 // buffer: frames of up to 128 B are carved from blocks of up to 2 KiB, and
-// single-frame messages' frame lists from blocks of 16. Keeping one such
-// message keeps its blocks; a program that keeps a few small messages for
-// long, out of many it drops, should keep copies (bytes.Clone) instead.
+// frame lists from blocks of up to 16, which also hold the first frames of
+// the messages beside them. Keeping one such message keeps its blocks; a
+// program that keeps a few small messages for long, out of many it drops,
+// should keep copies (bytes.Clone) instead.
 type Msg struct {
 	Frames [][]byte
 	// UserID names the authenticated peer a received message came from

@@ -390,6 +390,11 @@ func serverOutcome(t *rapid.T, mech string, steps []scriptStep) (succeeded bool,
 	for s := range evch {
 		evs = append(evs, s)
 	}
+	// Whatever the outcome, the handshake state, secrets and all, has gone
+	// back to its pool.
+	if e.auth != nil {
+		t.Fatalf("the handshake state outlived the handshake (script %v)", steps)
+	}
 	// The server's verdict is its HandshakeSucceeded action (the machine
 	// reached Ready), read after its goroutine ended. The monitor event
 	// comes later, once the last handshake command is flushed, which fails

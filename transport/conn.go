@@ -99,6 +99,7 @@ func (c *Conn) park(e *engine) bool {
 		return false
 	}
 	e.r.br.releaseIfEmpty() // a read cut by the deadline before it ran kept the buffer
+	e.r.DropArena()         // kept if a command came after the last message
 	c.parked, c.parkFD, c.eng, c.parkedAt = true, fd, e, time.Now()
 	c.parks++
 	return true

@@ -101,9 +101,13 @@ var authPool = sync.Pool{New: func() any { return new(authState) }}
 
 // dropAuth clears the handshake state, secrets included, and returns it to
 // authPool. Only the engine's goroutine reads it, and only during the
-// handshake, which is over when this runs.
+// handshake, which is over when this runs: it succeeded, failed, or was
+// refused before it began.
 func (e *engine) dropAuth() {
 	if a := e.auth; a != nil {
+		// The PLAIN password is a copy of the HELLO body: wiped here too,
+		// for a HELLO refused before the credentials were checked.
+		clear(a.password)
 		*a = authState{}
 		authPool.Put(a)
 		e.auth = nil

@@ -216,6 +216,7 @@ func (l *Listener) admitPeer(addr net.Addr, nc net.Conn, fd int) {
 	l.mu.Lock()
 	if l.stopping.Load() {
 		l.mu.Unlock()
+		e.dropAuth()
 		closePeer(nc, fd)
 		return
 	}
@@ -224,6 +225,7 @@ func (l *Listener) admitPeer(addr net.Addr, nc net.Conn, fd int) {
 		var cerr error
 		if nc, cerr = l.fdConn(fd); cerr != nil {
 			l.mu.Unlock()
+			e.dropAuth()
 			if g != nil {
 				g.closed(&e.gs, fsm.ReasonNone)
 			}
@@ -239,6 +241,7 @@ func (l *Listener) admitPeer(addr net.Addr, nc net.Conn, fd int) {
 	l.mu.Unlock()
 	if err != nil {
 		l.refused()
+		e.dropAuth()
 		if g != nil {
 			g.closed(&e.gs, fsm.ReasonNone) // the slots of the rules that passed, before the peer sees the close
 		}

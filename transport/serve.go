@@ -23,6 +23,7 @@ func (e *engine) run(stopping *atomic.Bool) error {
 	c, err := e.handshake()
 	if err != nil {
 		e.cfg.emit(Event{Kind: EventHandshakeFailed, Endpoint: e.endpoint, Peer: peerString(e.remote()), Reason: reasonOf(err), Err: err})
+		e.dropAuth()
 		e.end()
 		return err
 	}

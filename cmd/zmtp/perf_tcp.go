@@ -80,12 +80,11 @@ func (p *perfRun) latTCPCli(ep string, size, count, warmup int) error {
 	defer stop()
 	out := bytes.Repeat([]byte{'x'}, size)
 	in := make([]byte, size)
-	rtt, err := timeRoundTrips(warmup, count, func() error {
+	rtt, err := timeRoundTrips(warmup, count, size, func() (int, error) {
 		if _, err := c.Write(out); err != nil {
-			return err
+			return 0, err
 		}
-		_, err := io.ReadFull(c, in)
-		return err
+		return io.ReadFull(c, in)
 	})
 	if err != nil {
 		return err

@@ -112,19 +112,8 @@ func TestAuthFlagsEndToEnd(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			var pullOut, pullErr bytes.Buffer
-			bound := make(chan string, 1)
-			done := make(chan int, 1)
-			go func() {
-				args := append([]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-count", "1", "-events"}, m.server...)
-				done <- run(ctx, args, nil, &pullOut, &syncWriter{w: &lineTap{w: &pullErr, prefix: "bound ", ch: bound}})
-			}()
-			var ep string
-			select {
-			case ep = <-bound:
-			case <-ctx.Done():
-				t.Fatal("PULL never reported its endpoint")
-			}
+			pull := startBound(ctx, t, append([]string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-count", "1", "-events"}, m.server...)...)
+			ep := pull.ep
 			var out, errb bytes.Buffer
 			start := time.Now()
 			code := run(ctx, append(append([]string{"-type", "PUSH", "-connect", ep, "-reconnect-ivl", "20ms"}, m.bad...), "secret?"), nil, &out, &errb)
@@ -139,16 +128,16 @@ func TestAuthFlagsEndToEnd(t *testing.T) {
 			if code := run(ctx, append(append([]string{"-type", "PUSH", "-connect", ep}, m.right...), "hi"), nil, &out, &errb); code != 0 {
 				t.Fatalf("right secret: exit %d, stderr %q", code, errb.String())
 			}
-			if code := <-done; code != 0 {
-				t.Fatalf("pull exit %d: %s", code, pullErr.String())
+			if code := <-pull.done; code != 0 {
+				t.Fatalf("pull exit %d: %s", code, pull.errb.String())
 			}
-			if got := pullOut.String(); got != "hi\n" {
+			if got := pull.out.String(); got != "hi\n" {
 				t.Errorf("pull printed %q", got)
 			}
-			if !strings.Contains(pullErr.String(), "reason=AuthFailed") {
-				t.Errorf("the server's events lack the refusal:\n%s", pullErr.String())
+			if !strings.Contains(pull.errb.String(), "reason=AuthFailed") {
+				t.Errorf("the server's events lack the refusal:\n%s", pull.errb.String())
 			}
-			for _, s := range []string{pullOut.String(), pullErr.String(), out.String(), errb.String()} {
+			for _, s := range []string{pull.out.String(), pull.errb.String(), out.String(), errb.String()} {
 				if strings.Contains(s, cliToken) || strings.Contains(s, cliWrong) {
 					t.Errorf("output shows a secret:\n%s", s)
 				}

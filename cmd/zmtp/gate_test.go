@@ -15,19 +15,9 @@ import (
 func TestGateFlags(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var pullOut, pullErr bytes.Buffer
-	bound := make(chan string, 1)
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-count", "1", "-deny", "127.0.0.2",
-			"-max-peers-per-ip", "4", "-gate-stats"}, nil, &pullOut, &lineTap{w: &pullErr, prefix: "bound ", ch: bound})
-	}()
-	var ep string
-	select {
-	case ep = <-bound:
-	case <-ctx.Done():
-		t.Fatal("PULL never reported its endpoint")
-	}
+	pull := startBound(ctx, t, "-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-count", "1", "-deny", "127.0.0.2",
+		"-max-peers-per-ip", "4", "-gate-stats")
+	ep := pull.ep
 	// The denied peer sees a reset, at connect or at its first read.
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
 	if nc, err := d.DialContext(ctx, "tcp", strings.TrimPrefix(ep, "tcp://")); err == nil {
@@ -41,13 +31,13 @@ func TestGateFlags(t *testing.T) {
 	if code := run(ctx, []string{"-type", "PUSH", "-connect", ep, "hi"}, nil, &pushOut, &pushErr); code != 0 {
 		t.Fatalf("push exit %d: %s", code, pushErr.String())
 	}
-	if code := <-done; code != 0 {
-		t.Fatalf("pull exit %d: %s", code, pullErr.String())
+	if code := <-pull.done; code != 0 {
+		t.Fatalf("pull exit %d: %s", code, pull.errb.String())
 	}
-	if got := pullOut.String(); got != "hi\n" {
+	if got := pull.out.String(); got != "hi\n" {
 		t.Errorf("pull printed %q", got)
 	}
-	if want := "gate: accepted=1 rejected-acl=1 rejected-max-peers=0"; !strings.Contains(pullErr.String(), want) {
-		t.Errorf("stderr %q lacks %q", pullErr.String(), want)
+	if want := "gate: accepted=1 rejected-acl=1 rejected-max-peers=0"; !strings.Contains(pull.errb.String(), want) {
+		t.Errorf("stderr %q lacks %q", pull.errb.String(), want)
 	}
 }

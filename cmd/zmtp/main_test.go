@@ -57,31 +57,45 @@ func TestUnknownSocketTypeFails(t *testing.T) {
 func TestPushToPull(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var pullOut, pullErr bytes.Buffer
-	done := make(chan int, 1)
 	// Bind a fixed free port chosen by the OS through the tool's own ":0" report.
-	bound := make(chan string, 1)
-	errw := &lineTap{w: &pullErr, prefix: "bound ", ch: bound}
-	go func() {
-		done <- run(ctx, []string{"-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-count", "2", "-multipart", "/"}, nil, &pullOut, errw)
-	}()
-	var ep string
-	select {
-	case ep = <-bound:
-	case <-ctx.Done():
-		t.Fatal("PULL never reported its endpoint")
-	}
+	pull := startBound(ctx, t, "-type", "PULL", "-bind", "tcp://127.0.0.1:0", "-count", "2", "-multipart", "/")
 	var pushOut, pushErr bytes.Buffer
-	code := run(ctx, []string{"-type", "PUSH", "-connect", ep, "-stdin", "-multipart", "/"}, strings.NewReader("one\ntwo/parts\n"), &pushOut, &pushErr)
+	code := run(ctx, []string{"-type", "PUSH", "-connect", pull.ep, "-stdin", "-multipart", "/"}, strings.NewReader("one\ntwo/parts\n"), &pushOut, &pushErr)
 	if code != 0 {
 		t.Fatalf("push exit %d: %s", code, pushErr.String())
 	}
-	if code := <-done; code != 0 {
-		t.Fatalf("pull exit %d: %s", code, pullErr.String())
+	if code := <-pull.done; code != 0 {
+		t.Fatalf("pull exit %d: %s", code, pull.errb.String())
 	}
-	if got, want := pullOut.String(), "one\ntwo/parts\n"; got != want {
+	if got, want := pull.out.String(), "one\ntwo/parts\n"; got != want {
 		t.Fatalf("pull printed %q, want %q", got, want)
 	}
+}
+
+// boundTool is the tool running in the background on a bound socket, as
+// a user would start it in another terminal.
+type boundTool struct {
+	ep        string       // the endpoint it reported ("bound …")
+	out, errb bytes.Buffer // its standard output and error: read them once done has delivered
+	done      chan int     // its exit status
+}
+
+// startBound runs the tool with args, which bind to a port-0 endpoint, and
+// returns once it has reported the endpoint it bound.
+func startBound(ctx context.Context, t *testing.T, args ...string) *boundTool {
+	t.Helper()
+	b := &boundTool{done: make(chan int, 1)}
+	bound := make(chan string, 1)
+	errw := &syncWriter{w: &lineTap{w: &b.errb, prefix: "bound ", ch: bound}}
+	go func() { b.done <- run(ctx, args, nil, &b.out, errw) }()
+	select {
+	case b.ep = <-bound:
+	case code := <-b.done:
+		t.Fatalf("%q exited %d without reporting its endpoint: %s", args, code, b.errb.String())
+	case <-ctx.Done():
+		t.Fatalf("%q never reported its endpoint", args)
+	}
+	return b
 }
 
 // lineTap passes writes through and reports the rest of the first line

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,46 +80,6 @@ func rawHandshake(nc net.Conn) error {
 	}
 	_, err := r.ReadFrame()
 	return err
-}
-
-// monitorLog records a socket's monitor events.
-type monitorLog struct {
-	mu   sync.Mutex
-	evs  []Event
-	more chan struct{}
-}
-
-func newMonitorLog() *monitorLog { return &monitorLog{more: make(chan struct{})} }
-
-func (l *monitorLog) add(e Event) {
-	l.mu.Lock()
-	l.evs = append(l.evs, e)
-	close(l.more)
-	l.more = make(chan struct{})
-	l.mu.Unlock()
-}
-
-// wait returns the first event of kind whose peer starts with peer,
-// failing after a generous deadline.
-func (l *monitorLog) wait(t *testing.T, kind transport.EventKind, peer string) Event {
-	t.Helper()
-	deadline := time.After(gateWait)
-	for {
-		l.mu.Lock()
-		for _, e := range l.evs {
-			if e.Kind == kind && strings.HasPrefix(e.Peer, peer) {
-				l.mu.Unlock()
-				return e
-			}
-		}
-		more := l.more
-		l.mu.Unlock()
-		select {
-		case <-more:
-		case <-deadline:
-			t.Fatalf("no %s event for peer %q within %v", kind, peer, gateWait)
-		}
-	}
 }
 
 func TestGateOptionErrors(t *testing.T) {
@@ -349,32 +308,10 @@ func TestPropertySocketGate(t *testing.T) {
 	})
 }
 
-// mark returns how many events have been seen, for waitPeer.
-func (l *monitorLog) mark() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.evs)
-}
-
 // waitPeer waits for an event of kind naming peer exactly, after the
 // first from events: loopback reuses ports at once, so an earlier
 // connection may have had the same address.
 func waitPeer(rt *rapid.T, mon *monitorLog, from int, kind transport.EventKind, peer string) {
-	deadline := time.After(gateWait)
-	for {
-		mon.mu.Lock()
-		for _, e := range mon.evs[from:] {
-			if e.Kind == kind && e.Peer == peer {
-				mon.mu.Unlock()
-				return
-			}
-		}
-		more := mon.more
-		mon.mu.Unlock()
-		select {
-		case <-more:
-		case <-deadline:
-			rt.Fatalf("no %s event for %s within %v", kind, peer, gateWait)
-		}
-	}
+	mon.await(rt.Fatalf, from, func(e Event) bool { return e.Kind == kind && e.Peer == peer }, kind.String()+" event for "+peer)
+	mon.mu.Unlock()
 }

@@ -26,53 +26,6 @@ func see(ev Event) seen {
 	return seen{ev.Kind, ev.Endpoint, ev.Peer != "", ev.Reason}
 }
 
-// collect gathers events until the one that ends a step arrives.
-type collect struct {
-	mu   sync.Mutex
-	evs  []Event
-	more chan struct{}
-}
-
-func newCollect() *collect { return &collect{more: make(chan struct{})} }
-
-func (c *collect) add(ev Event) {
-	c.mu.Lock()
-	c.evs = append(c.evs, ev)
-	close(c.more)
-	c.more = make(chan struct{})
-	c.mu.Unlock()
-}
-
-// until returns every event so far once one matches last, and forgets
-// them.
-func (c *collect) until(t *testing.T, last func(Event) bool) []seen {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		c.mu.Lock()
-		for i, ev := range c.evs {
-			if last(ev) {
-				var out []seen
-				for _, e := range c.evs[:i+1] {
-					out = append(out, see(e))
-				}
-				c.evs = append([]Event(nil), c.evs[i+1:]...)
-				c.mu.Unlock()
-				return out
-			}
-		}
-		ch := c.more
-		c.mu.Unlock()
-		select {
-		case <-ch:
-		case <-deadline:
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			t.Fatalf("event not seen within 10s; have %v", c.evs)
-		}
-	}
-}
-
 func kind(k transport.EventKind) func(Event) bool {
 	return func(ev Event) bool { return ev.Kind == k }
 }
@@ -81,7 +34,7 @@ func kind(k transport.EventKind) func(Event) bool {
 // event of a connection's life, and the failures, in order, with the
 // fields each kind carries.
 func TestMonitorEvents(t *testing.T) {
-	srvEv, cliEv := newCollect(), newCollect()
+	srvEv, cliEv := newMonitorLog(), newMonitorLog()
 	srv := newSock(t, PULL, WithMonitor(srvEv.add))
 	ep := bindAny(t, srv)
 	cli := newSock(t, PUSH, WithMonitor(cliEv.add))
@@ -129,7 +82,7 @@ func TestMonitorEvents(t *testing.T) {
 	}
 
 	t.Run("bind failed", func(t *testing.T) {
-		ev := newCollect()
+		ev := newMonitorLog()
 		s := newSock(t, PULL, WithMonitor(ev.add))
 		if err := s.Bind(bindAny(t, newSock(t, PULL))); err == nil {
 			t.Fatal("bound a port in use")
@@ -140,7 +93,7 @@ func TestMonitorEvents(t *testing.T) {
 		}
 	})
 	t.Run("connect delayed and retried", func(t *testing.T) {
-		ev := newCollect()
+		ev := newMonitorLog()
 		s := newSock(t, PUSH, WithMonitor(ev.add), WithReconnectIvl(10*time.Millisecond))
 		dead := "tcp://127.0.0.1:1"
 		connectTo(t, s, dead)
@@ -153,7 +106,7 @@ func TestMonitorEvents(t *testing.T) {
 		}
 	})
 	t.Run("handshake failed, typed", func(t *testing.T) {
-		ev := newCollect()
+		ev := newMonitorLog()
 		push := newSock(t, PUSH)
 		s := newSock(t, PUSH, WithMonitor(ev.add), WithReconnectIvl(10*time.Millisecond))
 		connectTo(t, s, bindAny(t, push)) // PUSH cannot talk to PUSH
@@ -230,7 +183,7 @@ func TestLoggerOutput(t *testing.T) {
 		}
 		return a
 	}}))
-	ev := newCollect()
+	ev := newMonitorLog()
 	push := newSock(t, PUSH)
 	s := newSock(t, PUSH, WithLogger(log), WithMonitor(ev.add), WithReconnectIvl(-1))
 	ep := bindAny(t, push)

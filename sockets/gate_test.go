@@ -276,7 +276,7 @@ func TestPropertySocketGate(t *testing.T) {
 				c := &conn{nc: nc, src: src, handshaking: true}
 				conns = append(conns, c)
 				if rapid.Bool().Draw(rt, "handshake") {
-					from := mon.mark()
+					from := mon.Len()
 					if err := rawHandshake(nc); err != nil {
 						rt.Fatal(err)
 					}
@@ -289,7 +289,7 @@ func TestPropertySocketGate(t *testing.T) {
 				i := rapid.IntRange(0, len(conns)-1).Draw(rt, "close")
 				c := conns[i]
 				conns = append(conns[:i], conns[i+1:]...)
-				from := mon.mark()
+				from := mon.Len()
 				c.nc.Close()
 				waitPeer(rt, mon, from, transport.EventClosed, c.nc.LocalAddr().String())
 				n := perIP[c.src]
@@ -312,6 +312,5 @@ func TestPropertySocketGate(t *testing.T) {
 // first from events: loopback reuses ports at once, so an earlier
 // connection may have had the same address.
 func waitPeer(rt *rapid.T, mon *monitorLog, from int, kind transport.EventKind, peer string) {
-	mon.await(rt.Fatalf, from, func(e Event) bool { return e.Kind == kind && e.Peer == peer }, kind.String()+" event for "+peer)
-	mon.mu.Unlock()
+	mon.Await(rt.Fatalf, gateWait, from, func(e Event) bool { return e.Kind == kind && e.Peer == peer }, kind.String()+" event for "+peer)
 }

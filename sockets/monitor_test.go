@@ -115,9 +115,7 @@ func TestMonitorEvents(t *testing.T) {
 		if last.Reason != fsm.ReasonSocketTypeMismatch || !last.HasPeer {
 			t.Fatalf("handshake failed: %+v", last)
 		}
-		ev.mu.Lock()
-		defer ev.mu.Unlock()
-		for _, e := range ev.evs {
+		for _, e := range ev.All() {
 			if e.Kind == transport.EventConnectRetried {
 				t.Errorf("retried after a socket-type mismatch: %v", e)
 			}

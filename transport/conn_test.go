@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zmtpgo/zmtp/fsm"
+	"github.com/zmtpgo/zmtp/internal/eventlog"
 	"go.uber.org/goleak"
 )
 
@@ -36,35 +36,23 @@ func (h *chanHandler) Message(c *Conn, frames [][]byte) {
 func (h *chanHandler) Command(*Conn, string, []byte) {}
 func (h *chanHandler) Detach(_ *Conn, err error)     { h.detached <- err }
 
-// events collects monitor events for assertions.
-type events struct {
-	mu sync.Mutex
-	ch chan Event
-}
+// events collects monitor events for tests that take them in order.
+type events struct{ *eventlog.Log[Event] }
 
-func newEvents() *events { return &events{ch: make(chan Event, 256)} }
-func (ev *events) add(e Event) {
-	select {
-	case ev.ch <- e:
-	default:
-	}
-}
+func newEvents() *events { return &events{eventlog.New[Event]()} }
 
-// wait returns the first event of kind (any kind for 0), failing after a
-// generous deadline.
+// add is the monitor callback.
+func (ev *events) add(e Event) { ev.Add(e) }
+
+// wait returns the next event of kind (any kind for 0), past those an
+// earlier wait returned or skipped, failing after a generous deadline.
 func (ev *events) wait(t *testing.T, kind EventKind) Event {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case e := <-ev.ch:
-			if kind == 0 || e.Kind == kind {
-				return e
-			}
-		case <-deadline:
-			t.Fatalf("no %s event within 10s", kind)
-		}
+	what := "event"
+	if kind != 0 {
+		what = kind.String() + " event"
 	}
+	return ev.Next(t.Fatalf, 10*time.Second, func(e Event) bool { return kind == 0 || e.Kind == kind }, what)
 }
 
 func recv[T any](t *testing.T, ch <-chan T) T {

@@ -7,12 +7,12 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/zmtpgo/zmtp/fsm"
+	"github.com/zmtpgo/zmtp/internal/eventlog"
 )
 
 // Helpers for dialling a bound endpoint from chosen loopback sources
@@ -169,50 +169,42 @@ func (dropHandler) Command(*Conn, string, []byte) {}
 func (dropHandler) Detach(*Conn, error)           {}
 
 // evLog keeps every monitor event, for exact counts and liveness waits.
-type evLog struct {
-	mu   sync.Mutex
-	evs  []Event
-	more chan struct{} // closed and replaced on each event
-}
+type evLog struct{ *eventlog.Log[Event] }
 
-func newEvLog() *evLog { return &evLog{more: make(chan struct{})} }
+func newEvLog() *evLog { return &evLog{eventlog.New[Event]()} }
 
-func (l *evLog) add(e Event) {
-	l.mu.Lock()
-	l.evs = append(l.evs, e)
-	close(l.more)
-	l.more = make(chan struct{})
-	l.mu.Unlock()
-}
-
-// count returns the events of kind with reason (any reason for ReasonNone)
-// whose peer has prefix peer ("" for any).
-func (l *evLog) count(kind EventKind, reason fsm.Reason, peer string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, e := range l.evs {
-		if e.Kind == kind && (reason == fsm.ReasonNone || e.Reason == reason) && strings.HasPrefix(e.Peer, peer) {
-			n++
-		}
-	}
-	return n
-}
+// add is the monitor callback.
+func (l *evLog) add(e Event) { l.Add(e) }
 
 // all returns a copy of the events so far.
-func (l *evLog) all() []Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]Event(nil), l.evs...)
+func (l *evLog) all() []Event { return l.All() }
+
+// evMatch matches the events of kind with reason (any reason for
+// ReasonNone) whose peer has prefix peer ("" for any).
+func evMatch(kind EventKind, reason fsm.Reason, peer string) func(Event) bool {
+	return func(e Event) bool {
+		return e.Kind == kind && (reason == fsm.ReasonNone || e.Reason == reason) && strings.HasPrefix(e.Peer, peer)
+	}
 }
 
-// find returns the first event of kind whose peer is peer, or for a
-// peer ending in ':' (a host), whose peer starts with it.
+// count returns the number of events evMatch(kind, reason, peer) matches.
+func (l *evLog) count(kind EventKind, reason fsm.Reason, peer string) int {
+	return l.Count(evMatch(kind, reason, peer))
+}
+
+// peerIs matches the events of kind whose peer is peer, or for a peer
+// ending in ':' (a host), whose peer starts with it.
+func peerIs(kind EventKind, peer string) func(Event) bool {
+	return func(e Event) bool {
+		return e.Kind == kind && (e.Peer == peer || strings.HasSuffix(peer, ":") && strings.HasPrefix(e.Peer, peer))
+	}
+}
+
+// find returns the first event peerIs(kind, peer) matches, if any yet.
 func (l *evLog) find(kind EventKind, peer string) (Event, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, e := range l.evs {
-		if e.Kind == kind && (e.Peer == peer || strings.HasSuffix(peer, ":") && strings.HasPrefix(e.Peer, peer)) {
+	match := peerIs(kind, peer)
+	for _, e := range l.All() {
+		if match(e) {
 			return e, true
 		}
 	}
@@ -222,20 +214,7 @@ func (l *evLog) find(kind EventKind, peer string) (Event, bool) {
 // waitCount waits until count(kind, reason, peer) reaches n.
 func (l *evLog) waitCount(t testing.TB, kind EventKind, reason fsm.Reason, peer string, n int) {
 	t.Helper()
-	deadline := time.After(netWait)
-	for {
-		l.mu.Lock()
-		more := l.more
-		l.mu.Unlock()
-		if got := l.count(kind, reason, peer); got >= n {
-			return
-		}
-		select {
-		case <-more:
-		case <-deadline:
-			t.Fatalf("waited %v for %d %s events (reason %s, peer %q); have %d", netWait, n, kind, reason, peer, l.count(kind, reason, peer))
-		}
-	}
+	l.AwaitCount(t.Fatalf, netWait, n, evMatch(kind, reason, peer), fmt.Sprintf("%s events (reason %s, peer %q)", kind, reason, peer))
 }
 
 // gated binds a PULL listener on ep with gate g and the event log.

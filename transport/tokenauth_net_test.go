@@ -152,20 +152,8 @@ func TestTokenReplayRefused(t *testing.T) {
 // waitFailure waits for the handshake failure of the connection from peer.
 func waitFailure(t *testing.T, l *evLog, peer string) Event {
 	t.Helper()
-	deadline := time.After(netWait)
-	for {
-		l.mu.Lock()
-		more := l.more
-		l.mu.Unlock()
-		if e, ok := l.find(EventHandshakeFailed, peer); ok {
-			return e
-		}
-		select {
-		case <-more:
-		case <-deadline:
-			t.Fatalf("no handshake failure from %s within %v; events: %v", peer, netWait, l.all())
-		}
-	}
+	_, e := l.Await(t.Fatalf, netWait, 0, peerIs(EventHandshakeFailed, peer), "handshake failure from "+peer)
+	return e
 }
 
 // fakeTokenServer accepts connections on a loopback listener and runs each

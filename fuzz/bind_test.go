@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zmtpgo/zmtp/internal/rawpeer"
 	"github.com/zmtpgo/zmtp/sockets"
 	"github.com/zmtpgo/zmtp/transport"
 )
@@ -61,13 +62,7 @@ func getTarget() (*target, error) {
 }
 
 // handshake is a valid NULL greeting and READY from a PUSH peer.
-func handshake() []byte {
-	b := transport.Greeting{Major: 3, Minor: 1, Mechanism: transport.MechanismNull}.Append(nil)
-	body := transport.AppendCommandBody(nil, transport.CmdReady,
-		transport.Metadata{{Name: transport.PropSocketType, Value: []byte("PUSH")}}.Append(nil))
-	b = transport.AppendFrameHeader(b, transport.FlagCommand, len(body))
-	return append(b, body...)
-}
+func handshake() []byte { return rawpeer.Handshake("PUSH", 1) }
 
 func seeds(f *testing.F) {
 	f.Add([]byte{})

@@ -53,6 +53,15 @@ func Dial(tb testing.TB, ep, typ string, minor uint8, wait time.Duration) *Peer 
 	return New(tb, nc, typ, minor, wait)
 }
 
+// Handshake returns what a peer of socket type typ sends to open a NULL
+// handshake in ZMTP 3.minor: its greeting and its READY.
+func Handshake(typ string, minor uint8) []byte {
+	ready := transport.AppendCommandBody(nil, transport.CmdReady,
+		transport.Metadata{{Name: transport.PropSocketType, Value: []byte(typ)}}.Append(nil))
+	out := transport.Greeting{Major: 3, Minor: minor, Mechanism: transport.MechanismNull}.Append(nil)
+	return append(transport.AppendFrameHeader(out, transport.FlagCommand, len(ready)), ready...)
+}
+
 // New completes the handshake on nc as typ, with ZMTP 3.minor; nc closes
 // with the test.
 func New(tb testing.TB, nc net.Conn, typ string, minor uint8, wait time.Duration) *Peer {
@@ -61,11 +70,7 @@ func New(tb testing.TB, nc net.Conn, typ string, minor uint8, wait time.Duration
 	p := &Peer{tb: tb, nc: nc, r: transport.NewReader(nc, 1<<24), wait: wait}
 	nc.SetDeadline(time.Now().Add(wait))
 	defer nc.SetDeadline(time.Time{})
-	ready := transport.AppendCommandBody(nil, transport.CmdReady,
-		transport.Metadata{{Name: transport.PropSocketType, Value: []byte(typ)}}.Append(nil))
-	out := transport.Greeting{Major: 3, Minor: minor, Mechanism: transport.MechanismNull}.Append(nil)
-	out = append(append(out, transport.AppendFrameHeader(nil, transport.FlagCommand, len(ready))...), ready...)
-	if _, err := nc.Write(out); err != nil {
+	if _, err := nc.Write(Handshake(typ, minor)); err != nil {
 		tb.Fatalf("raw peer: %v", err)
 	}
 	if _, err := p.r.ReadGreeting(); err != nil {

@@ -5,6 +5,8 @@ package interop
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/zmtpgo/zmtp/internal/rawpeer"
+	"github.com/zmtpgo/zmtp/internal/settle"
 	"github.com/zmtpgo/zmtp/sockets"
 )
 
@@ -132,28 +135,17 @@ func nothing(t *testing.T, e end, d time.Duration) {
 	}
 }
 
-// settleOn publishes marker on pub until sub receives it, skipping earlier
-// copies of other markers, so every subscription sub sent before has
-// reached pub (both travel in order on the connection).
+// settleOn publishes marker on pub until sub receives it and its copies
+// in flight are drained (internal/settle).
 func settleOn(t *testing.T, pub, sub end, marker string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		pub.send(t, marker)
-		if m, ok := sub.tryRecv(t, 20*time.Millisecond); ok && len(m) == 1 && m[0] == marker {
-			// Copies sent earlier may still be on their way.
-			for {
-				m, ok := sub.tryRecv(t, 20*time.Millisecond)
-				if !ok {
-					return
-				}
-				if len(m) != 1 || m[0] != marker {
-					t.Fatalf("%v received %q while settling", sub, m)
-				}
-			}
+	settle.Marker(t, func() { pub.send(t, marker) }, func(d time.Duration) (string, bool) {
+		m, ok := sub.tryRecv(t, d)
+		if ok && len(m) != 1 {
+			return fmt.Sprintf("%q", m), true
 		}
-	}
-	t.Fatalf("%q never reached %v", marker, sub)
+		return strings.Join(m, ""), ok
+	}, marker, timeout)
 }
 
 // ---- a hand-driven ZMTP peer, for ZMTP 3.0 (internal/rawpeer) ----

@@ -123,15 +123,7 @@ func TestLibzmqDetectsSilentUs(t *testing.T) {
 // (the subscription may still be travelling).
 func publishUntilReceived(t *testing.T, pub *zmq.Socket, sub *sockets.Socket, text string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		zsend(t, pub, text)
-		m, err := recvWithin(sub, 20*time.Millisecond)
-		if err == nil && len(m.Frames) == 1 && string(m.Frames[0]) == text {
-			return
-		}
-	}
-	t.Fatalf("%q never arrived", text)
+	settleOn(t, zmqEnd{pub}, oursEnd{sub}, text)
 }
 
 func recvWithin(s *sockets.Socket, d time.Duration) (sockets.Msg, error) {

@@ -15,6 +15,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/zmtpgo/zmtp/internal/rawpeer"
+	"github.com/zmtpgo/zmtp/internal/settle"
 	"github.com/zmtpgo/zmtp/sockets"
 )
 
@@ -402,23 +403,13 @@ func TestSubscriptionsZMTP30(t *testing.T) {
 // rawSettle publishes marker until the raw subscriber reads it.
 func rawSettle(t *testing.T, pub end, raw *rawpeer.Peer, marker string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		pub.send(t, marker)
-		f, err := raw.Next(20 * time.Millisecond)
-		if err == nil && string(f.Body) == marker {
-			// Copies still in flight are read as they come: drain them.
-			for {
-				f, err := raw.Next(20 * time.Millisecond)
-				if err != nil {
-					break
-				}
-				if string(f.Body) != marker {
-					t.Fatalf("%v: unexpected %q while settling", pub, f.Body)
-				}
-			}
-			return
-		}
+	settle.Marker(t, func() { pub.send(t, marker) }, rawNext(raw), marker, timeout)
+}
+
+// rawNext reads the raw peer's next frame body, for settle.Marker.
+func rawNext(raw *rawpeer.Peer) func(time.Duration) (string, bool) {
+	return func(d time.Duration) (string, bool) {
+		f, err := raw.Next(d)
+		return string(f.Body), err == nil
 	}
-	t.Fatalf("%v: %q never reached the raw subscriber", pub, marker)
 }

@@ -91,7 +91,7 @@ func TestXPubNotificationsNeverBlockTheSocket(t *testing.T) {
 	}
 	// Every subscriber still gets what it subscribed to.
 	for i, s := range subs {
-		settle(t, xpub, s, fmt.Sprintf("topic%d", i))
+		settleOn(t, xpub, s, fmt.Sprintf("topic%d", i))
 	}
 	within(t, 10*time.Second, "subscribers leaving", func() {
 		for _, s := range subs {

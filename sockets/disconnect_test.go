@@ -179,7 +179,7 @@ func TestPublisherRestartedOnSamePort(t *testing.T) {
 	sub := newSock(t, SUB, WithReconnectIvl(20*time.Millisecond), WithMonitor(events.add))
 	sub.Subscribe([]byte("t"))
 	sub.Connect(ep)
-	settle(t, pub, sub, "t-first")
+	settleOn(t, pub, sub, "t-first")
 	pub.Close()
 	events.waitFor(t, "disconnect", func(ev Event) bool { return ev.Kind == transport.EventDisconnected })
 
@@ -187,5 +187,5 @@ func TestPublisherRestartedOnSamePort(t *testing.T) {
 	if err := pub2.Bind(ep); err != nil {
 		t.Skipf("port taken meanwhile: %v", err)
 	}
-	settle(t, pub2, sub, "t-second")
+	settleOn(t, pub2, sub, "t-second")
 }

@@ -59,7 +59,7 @@ func keepaliveInNetns(t *testing.T) {
 	if err := sub.Connect(pub.LastEndpoint()); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, pub, sub, "before")
+	settleOn(t, pub, sub, "before")
 
 	link("down")
 	down := time.Now()
@@ -68,5 +68,5 @@ func keepaliveInNetns(t *testing.T) {
 	})
 	t.Logf("keepalive declared the peer dead after %v: %v", time.Since(down), ev)
 	link("up")
-	settle(t, pub, sub, "after")
+	settleOn(t, pub, sub, "after")
 }

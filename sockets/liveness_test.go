@@ -57,7 +57,7 @@ func TestSilentPublisherDetectedAndRecovered(t *testing.T) {
 	if err := sub.Connect(relay.Endpoint()); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, pub, sub, "before")
+	settleOn(t, pub, sub, "before")
 
 	relay.Silence()
 	silentAt := time.Now()
@@ -71,5 +71,5 @@ func TestSilentPublisherDetectedAndRecovered(t *testing.T) {
 	events.waitFor(t, "connect retry", func(ev Event) bool { return ev.Kind == transport.EventConnected })
 
 	relay.Resume()
-	settle(t, pub, sub, "after") // subscriptions were re-sent on the new connection
+	settleOn(t, pub, sub, "after") // subscriptions were re-sent on the new connection
 }

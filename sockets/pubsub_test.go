@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// settle publishes marker messages until sub receives one, so that every
+// settleOn publishes marker messages until sub receives one, so that every
 // subscription sent before it has reached the publisher (subscriptions and
 // messages travel in order on each connection). Copies of the marker may
 // still be on their way: it then publishes marker+"/settled", which every
 // subscription to the marker matches too, and receives until that
 // arrives, so the test's next message is not a stray marker.
-func settle(t *testing.T, pub, sub *Socket, marker string) {
+func settleOn(t *testing.T, pub, sub *Socket, marker string) {
 	t.Helper()
 	ctx := ctxT(t)
 	for {
@@ -50,7 +50,7 @@ func TestPubSubPrefixFiltering(t *testing.T) {
 	pair(t, pub, sub)
 	sub.Subscribe([]byte("sync"))
 	sub.Subscribe([]byte("news."))
-	settle(t, pub, sub, "sync")
+	settleOn(t, pub, sub, "sync")
 	mustSend(t, pub, "sports.x", "dropped")
 	mustSend(t, pub, "news.world", "kept")
 	mustRecv(t, sub, "news.world", "kept")
@@ -63,11 +63,11 @@ func TestCountedSubscriptions(t *testing.T) {
 	sub.Subscribe([]byte("a"))
 	sub.Subscribe([]byte("a"))
 	sub.Unsubscribe([]byte("a")) // one of two: still subscribed
-	settle(t, pub, sub, "sync")
+	settleOn(t, pub, sub, "sync")
 	mustSend(t, pub, "a1")
 	mustRecv(t, sub, "a1")
 	sub.Unsubscribe([]byte("a")) // the second: gone
-	settle(t, pub, sub, "sync")
+	settleOn(t, pub, sub, "sync")
 	mustSend(t, pub, "a2")
 	mustSend(t, pub, "sync-after")
 	mustRecv(t, sub, "sync-after")
@@ -78,7 +78,7 @@ func TestPubDoesNotBlockAtHWM(t *testing.T) {
 	sub := newSock(t, SUB, WithRecvHWM(10))
 	pair(t, pub, sub)
 	sub.Subscribe(nil)
-	settle(t, pub, sub, "sync")
+	settleOn(t, pub, sub, "sync")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for range 100000 { // far more than both HWMs and the socket buffers hold

@@ -392,7 +392,7 @@ func TestFairQueueing(t *testing.T) {
 				s := newSock(t, tt.send, WithLinger(0))
 				connectTo(t, r, bindAny(t, s))
 				if tt.send == PUB {
-					settle(t, s, r, fmt.Sprint("sync", i))
+					settleOn(t, s, r, fmt.Sprint("sync", i))
 				}
 				senders = append(senders, s)
 			}
@@ -440,7 +440,7 @@ func TestHighWaterMarks(t *testing.T) {
 		sub := newSock(t, SUB, WithRecvHWM(5))
 		pair(t, pub, sub)
 		sub.Subscribe(nil)
-		settle(t, pub, sub, "sync")
+		settleOn(t, pub, sub, "sync")
 		big := strings.Repeat("x", 16<<10)
 		const n = 2000 // 32 MiB: far beyond both marks and the socket buffers
 		for i := range n {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/zmtpgo/zmtp/internal/rawpeer"
+	"github.com/zmtpgo/zmtp/internal/settle"
 	"github.com/zmtpgo/zmtp/transport"
 )
 
@@ -90,26 +91,10 @@ func TestPublisherTakesZMTP30Subscriptions(t *testing.T) {
 			raw.Send("\x00never")
 			raw.Send("\x01t")
 			raw.Send("\x01sync")
-			// Publish the marker until it arrives, then read its copies.
-			deadline := time.Now().Add(10 * time.Second)
-			for synced := false; !synced; {
-				if time.Now().After(deadline) {
-					t.Fatal("the subscription never took")
-				}
-				mustSend(t, pub, "sync")
-				if f, err := raw.Next(20 * time.Millisecond); err == nil && string(f.Body) == "sync" {
-					synced = true
-				}
-			}
-			for {
-				f, err := raw.Next(50 * time.Millisecond)
-				if err != nil {
-					break
-				}
-				if string(f.Body) != "sync" {
-					t.Fatalf("got %q", f.Body)
-				}
-			}
+			settle.Marker(t, func() { mustSend(t, pub, "sync") }, func(d time.Duration) (string, bool) {
+				f, err := raw.Next(d)
+				return string(f.Body), err == nil
+			}, "sync", 10*time.Second)
 			mustSend(t, pub, "u1")
 			mustSend(t, pub, "t1", "two")
 			want := []rawFrame{{false, "t1"}, {false, "two"}}

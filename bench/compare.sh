@@ -7,7 +7,7 @@
 # (A B C D, B C D A, …) RUNS times on 127.0.0.1 ports it picks, and prints a
 # Markdown table of medians and min–max with the ratio ours / libzmq.
 #
-#   bench/compare.sh [-n RUNS] [-T "TESTS"] [-s SECONDS] [-o DIR] [-w]
+#   bench/compare.sh [-n RUNS] [-T "TESTS"] [-s SECONDS] [-o DIR] [-p] [-w]
 #   bench/compare.sh -r RESULTS [-w]
 #
 #   -n RUNS     runs per pair (env BENCH_N, default 5)
@@ -20,6 +20,10 @@
 #   -s SECONDS  how long each thr-send and conn-cli runs (env BENCH_SECS, default 2)
 #   -o DIR      keep binaries, raw RESULT lines, logs and the report there
 #               (env BENCH_OUT, default a new directory under /tmp)
+#   -p          pin each pair's server (receiver) to CPU 0 and its client
+#               (sender) to CPU 1 with taskset (env BENCH_PIN=1): each
+#               process then has a CPU of its own, and where the operating
+#               system places the threads no longer moves the result
 #   -w          also write the report into BENCHMARKS.md, in place of what is
 #               between its lines <!-- compare.sh:begin --> and
 #               <!-- compare.sh:end --> (env BENCH_WRITE=1)
@@ -36,15 +40,17 @@ tests=${BENCH_TESTS:-"thr-100 thr-1 thr-1k thr-64k lat conn conn-token mem"}
 secs=${BENCH_SECS:-2}
 out=${BENCH_OUT:-}
 write=${BENCH_WRITE:-0}
+pin=${BENCH_PIN:-0}
 from=
-cmdline=$(for v in BENCH_N BENCH_TESTS BENCH_SECS BENCH_OUT BENCH_WRITE GOGC GOMEMLIMIT GOMAXPROCS GODEBUG; do [[ -z ${!v:-} ]] || printf "%s='%s' " "$v" "${!v}"; done)"bench/compare.sh $*"
-while getopts "n:T:s:o:wr:h" opt; do
+cmdline=$(for v in BENCH_N BENCH_TESTS BENCH_SECS BENCH_OUT BENCH_WRITE BENCH_PIN GOGC GOMEMLIMIT GOMAXPROCS GODEBUG; do [[ -z ${!v:-} ]] || printf "%s='%s' " "$v" "${!v}"; done)"bench/compare.sh $*"
+while getopts "n:T:s:o:pwr:h" opt; do
   case $opt in
     n) runs=$OPTARG ;;
     T) tests=$OPTARG ;;
     s) secs=$OPTARG ;;
     o) out=$OPTARG ;;
     w) write=1 ;;
+    p) pin=1 ;;
     r) from=$OPTARG ;;
     *) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 1 ;;
   esac
@@ -68,6 +74,15 @@ fi
 if [[ ! $secs =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] || [[ $secs =~ ^[0.]*$ ]]; then
   echo "compare.sh: -s wants a number of seconds above 0, got $secs" >&2
   exit 1
+fi
+# -p: the prefixes that pin the server and the client.
+pin_srv=() pin_cli=()
+if [[ $pin == 1 && -z $from ]]; then
+  if ! command -v taskset >/dev/null || (($(nproc) < 2)); then
+    echo "compare.sh: -p needs taskset and at least 2 CPUs" >&2
+    exit 1
+  fi
+  pin_srv=(taskset -c 0) pin_cli=(taskset -c 1)
 fi
 secs_up=$(awk -v s="$secs" 'BEGIN { printf "%d", s == int(s) ? s : int(s) + 1 }') # for the watchdogs
 
@@ -291,7 +306,7 @@ run_one() {
   ep=tcp://127.0.0.1:$port
   name=$out/log/$test.$pair.$(date +%s%N)
   # shellcheck disable=SC2086 # the args are word lists on purpose
-  "${scmd[@]}" -t "$limit" ${sargs//EP/$ep} >"$name.srv" 2>"$name.srv.err" &
+  "${pin_srv[@]}" "${scmd[@]}" -t "$limit" ${sargs//EP/$ep} >"$name.srv" 2>"$name.srv.err" &
   spid=$!
   for _ in $(seq 250); do # up to 5 s for the bind
     listening "$port" && break
@@ -300,7 +315,7 @@ run_one() {
   # mem-srv reads its "before" RSS 200 ms after binding: connect after that.
   [[ $test != mem ]] || sleep 0.5
   # shellcheck disable=SC2086
-  "${ccmd[@]}" -t "$limit" ${cargs//EP/$ep} >"$name.cli" 2>"$name.cli.err" || ok=0
+  "${pin_cli[@]}" "${ccmd[@]}" -t "$limit" ${cargs//EP/$ep} >"$name.cli" 2>"$name.cli.err" || ok=0
   if ((ok)); then
     wait "$spid" || ok=0
   else

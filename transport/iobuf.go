@@ -242,8 +242,18 @@ func (w *bufWriter) writeVec(head, body []byte) error {
 	if len(head) > 0 {
 		iov = append(iov, head)
 	}
-	w.vec = append(iov, body)
+	// No system call writes more than maxWrite: the body goes in equal
+	// pieces, the first with what precedes it.
+	per := len(body)
+	if total := w.n + len(head) + len(body); total > maxWrite {
+		pieces := (total + maxWrite - 1) / maxWrite
+		per = (len(body) + pieces - 1) / pieces
+	}
+	w.vec = append(iov, body[:per])
 	_, err := w.vec.WriteTo(w.dst)
+	for rest := body[per:]; err == nil && len(rest) > 0; rest = rest[min(per, len(rest)):] {
+		_, err = w.dst.Write(rest[:min(per, len(rest))])
+	}
 	w.iov, w.vec = [3][]byte{}, nil
 	w.Release()
 	if err != nil {
@@ -274,7 +284,7 @@ func (w *bufWriter) Flush() error {
 		w.Release()
 		return nil
 	}
-	n, err := w.dst.Write(w.buf[:w.n])
+	n, err := writeCapped(w.dst, w.buf[:w.n])
 	if n < w.n && err == nil {
 		err = io.ErrShortWrite
 	}
@@ -286,6 +296,35 @@ func (w *bufWriter) Flush() error {
 	putBuf(w.buf)
 	w.buf = nil
 	return nil
+}
+
+// maxWrite caps what one system call writes; what is longer goes in
+// nearly equal pieces. Over loopback TCP, a write of a little more than
+// 64 KiB (a 64 KiB body with its header, or a full 64 KiB buffer) halved
+// large-message throughput; our reading, not traced in the kernel: it
+// leaves a segment of a few bytes behind each full one. Measured with zmtp
+// perf thr-recv/thr-send for 2 s, 2 runs each, back to back: 64 KiB ours to
+// ours 2386-2455 -> 4281-4407 MB/s, ours to libzmq 1644-1690 -> 4237-5232
+// MB/s, 128 KiB 3005-3234 -> 4681-5447 MB/s; 100 B and 1 KiB unchanged.
+// libzmq itself writes a 64 KiB message as 8 KiB and 57 KiB.
+const maxWrite = 48 << 10
+
+// writeCapped writes b in equal pieces of at most maxWrite.
+func writeCapped(dst io.Writer, b []byte) (int, error) {
+	per := len(b)
+	if per > maxWrite {
+		pieces := (len(b) + maxWrite - 1) / maxWrite
+		per = (len(b) + pieces - 1) / pieces
+	}
+	n := 0
+	for n < len(b) {
+		m, err := dst.Write(b[n:min(n+per, len(b))])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Release gives the buffer back, dropping unflushed bytes.

@@ -64,6 +64,36 @@ func (q *inQueue) push(in inbound, done, closed <-chan struct{}) bool {
 	}
 }
 
+// pushAll is push for several messages, in order: as many as there is
+// room for under one lock, then one by one while there is none. It
+// reports whether it queued them all.
+func (q *inQueue) pushAll(ins []inbound, done, closed <-chan struct{}) bool {
+	for len(ins) > 0 {
+		q.mu.Lock()
+		room := q.limit - len(q.items) - q.held
+		if room <= 0 {
+			q.mu.Unlock()
+			if !q.push(ins[0], done, closed) {
+				return false
+			}
+			ins = ins[1:]
+			continue
+		}
+		n := min(room, len(ins))
+		if q.items == nil {
+			q.items = getInbound()
+		}
+		q.items = append(q.items, ins[:n]...)
+		ins = ins[n:]
+		if q.waitR != nil {
+			close(q.waitR)
+			q.waitR = nil
+		}
+		q.mu.Unlock()
+	}
+	return true
+}
+
 // pop returns the oldest message, waiting until ctx ends or the socket
 // closes (ErrClosed), or until wake closes (ok false, no error).
 func (q *inQueue) pop(ctx context.Context, closed, wake <-chan struct{}) (in inbound, ok bool, err error) {

@@ -580,6 +580,28 @@ type commander interface {
 	command(p *peer, name string, body []byte)
 }
 
+// Messages queues several messages under one lock. PUB and XPUB take
+// them one by one: their incoming acts on subscriptions sent as messages,
+// which must stay in order with the messages around them.
+func (h handler) Messages(c *transport.Conn, msgs [][][]byte) {
+	s := h.s
+	if _, ok := s.pat.(*pubPattern); ok {
+		for _, frames := range msgs {
+			h.Message(c, frames)
+		}
+		return
+	}
+	p, _ := c.Tag().(*peer)
+	var buf [64]inbound // transport hands over at most 64 at once; more would allocate
+	ins := buf[:0]
+	for _, frames := range msgs {
+		if in, ok := s.pat.incoming(p, frames); ok {
+			ins = append(ins, in)
+		}
+	}
+	s.in.pushAll(ins, c.Done(), s.closed)
+}
+
 func (h handler) Command(c *transport.Conn, name string, body []byte) {
 	if cm, ok := h.s.pat.(commander); ok {
 		if p, _ := c.Tag().(*peer); p != nil {

@@ -498,6 +498,31 @@ const (
 	slabBody  = 256
 )
 
+// BatchHandler is a Handler that also takes several messages at once:
+// those a read brought whole, up to maxBatch, handed over in order before
+// the reader reads again or handles a command. One call for many lets the
+// handler take its locks once for all of them (sockets' receive queue).
+type BatchHandler interface {
+	Handler
+	// Messages is Message for each of msgs, in order. msgs is reused
+	// after the call: keep its elements, not the slice.
+	Messages(c *Conn, msgs [][][]byte)
+}
+
+// maxBatch is the most messages readLoop hands a BatchHandler at once.
+const maxBatch = 64
+
+// deliver hands the batch to bh, if it holds anything, and returns it
+// emptied for reuse.
+func deliver(c *Conn, bh BatchHandler, batch [][][]byte) [][][]byte {
+	if len(batch) == 0 {
+		return batch
+	}
+	bh.Messages(c, batch)
+	clear(batch)
+	return batch[:0]
+}
+
 // MaxFrames caps the frames of one received message, whatever the maximum
 // message size: a peer could otherwise send empty frames flagged MORE
 // without end. libzmq has no such cap; 65,536 is far beyond any real use.
@@ -520,6 +545,14 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		c.idleWait = idleAfter
 	}
 	var armedRx uint64
+	bh, _ := h.(BatchHandler)
+	var batch [][][]byte
+	if bh != nil {
+		batch = make([][][]byte, 0, maxBatch)
+		// Whatever ends the loop, the messages read before it are
+		// delivered, as they would have been one by one.
+		defer func() { deliver(c, bh, batch) }()
+	}
 	for {
 		if parking && msg == nil && !e.r.br.idleArmed && e.r.Buffered() == 0 {
 			armedRx = c.rx.Load()
@@ -540,6 +573,7 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 			return err
 		}
 		if f.IsCommand() {
+			batch = deliver(c, bh, batch) // in order with the command
 			if err := c.command(f.Body, h); err != nil {
 				return err
 			}
@@ -574,7 +608,16 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		if f.More() {
 			continue
 		}
-		h.Message(c, msg)
+		if bh != nil {
+			batch = append(batch, msg)
+			// Handed over before any read that could wait: a batch never
+			// waits for bytes still to come.
+			if len(batch) == cap(batch) || !e.r.shortFrameBuffered() {
+				batch = deliver(c, bh, batch)
+			}
+		} else {
+			h.Message(c, msg)
+		}
 		msg, size = nil, 0
 		if e.r.Buffered() == 0 {
 			slab = nil // about to wait: an idle connection keeps no slab alive

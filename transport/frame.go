@@ -254,6 +254,18 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	return Frame{Flags: flags &^ FlagLong, Body: body}, nil
 }
 
+// shortFrameBuffered reports whether the next frame is one that
+// shortBuffered takes: a short frame whole in the buffer. When it is not,
+// the next ReadFrame may have to wait for bytes.
+func (r *Reader) shortFrameBuffered() bool {
+	b := r.br
+	if b.w-b.r < 2 {
+		return false
+	}
+	flags, size := b.buf[b.r], int(b.buf[b.r+1])
+	return flags&FlagLong == 0 && 2+size <= b.w-b.r
+}
+
 // The body arena of Reader: its size, and the largest body carved from it.
 const (
 	arenaSize = 2048

@@ -1,0 +1,138 @@
+package transport
+
+import (
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// batchHandler records what a BatchHandler receives, in order: "m:<body>"
+// per message, "c:<name>" per command, and the size of each batch.
+type batchHandler struct {
+	dropHandler
+	mu      sync.Mutex
+	seen    []string
+	batches []int
+	more    chan struct{}
+}
+
+func (h *batchHandler) note(s ...string) {
+	h.mu.Lock()
+	h.seen = append(h.seen, s...)
+	h.mu.Unlock()
+	select {
+	case h.more <- struct{}{}:
+	default:
+	}
+}
+
+func (h *batchHandler) Message(c *Conn, frames [][]byte) { h.note("m:" + string(frames[0])) }
+func (h *batchHandler) Messages(c *Conn, msgs [][][]byte) {
+	h.mu.Lock()
+	h.batches = append(h.batches, len(msgs))
+	h.mu.Unlock()
+	var s []string
+	for _, m := range msgs {
+		s = append(s, "m:"+string(m[0]))
+	}
+	h.note(s...)
+}
+func (h *batchHandler) Command(c *Conn, name string, _ []byte) { h.note("c:" + name) }
+
+// waitSeen waits until n entries have been recorded and returns them.
+func (h *batchHandler) waitSeen(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.After(netWait)
+	for {
+		h.mu.Lock()
+		if len(h.seen) >= n {
+			s := append([]string(nil), h.seen...)
+			h.mu.Unlock()
+			return s
+		}
+		h.mu.Unlock()
+		select {
+		case <-h.more:
+		case <-deadline:
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			t.Fatalf("have %v, want %d entries", h.seen, n)
+		}
+	}
+}
+
+// TestBatchDelivery: messages read together reach a BatchHandler in
+// batches, in order, a command between them keeps its place, and the
+// messages before a frame that is still arriving are not held back for it.
+func TestBatchDelivery(t *testing.T) {
+	h := &batchHandler{more: make(chan struct{}, 1)}
+	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ready := readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})
+	sub := frame(FlagCommand, AppendCommandBody(nil, CmdSubscribe, []byte("t")))
+	var first []byte
+	for _, b := range []string{"1", "2", "3"} {
+		first = append(first, frame(0, []byte(b))...)
+	}
+	first = append(first, sub...)
+	first = append(first, frame(0, []byte("4"))...)
+	// The header and part of a large frame follow in the same write: its
+	// body's rest comes only after the messages before it are checked.
+	large := make([]byte, 100000)
+	copy(large, "L")
+	head := frame(0, large)[:9+1000]
+	if _, err := nc.Write(cat(nullGreeting(), ready, first, head)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"m:1", "m:2", "m:3", "c:SUBSCRIBE", "m:4"}
+	got := h.waitSeen(t, len(want))
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("received %v, want %v first", got, want)
+		}
+	}
+	if _, err := nc.Write(frame(0, large)[9+1000:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.waitSeen(t, len(want)+1); got[len(want)] != "m:"+string(large) {
+		t.Fatalf("the large message came as %.10q…", got[len(want)])
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.batches[0] != 3 {
+		t.Errorf("batches %v: the three messages read together came in a batch of %d, want 3", h.batches, h.batches[0])
+	}
+}
+
+// TestBatchDeliveredBeforeError: messages read in the same read as a
+// malformed frame are all delivered before the connection fails.
+func TestBatchDeliveredBeforeError(t *testing.T) {
+	h := &batchHandler{more: make(chan struct{}, 1)}
+	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ready := readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})
+	bad := []byte{0x80, 1, 'x'} // reserved flag bit: a protocol error
+	if _, err := nc.Write(cat(nullGreeting(), ready, frame(0, []byte("1")), frame(0, []byte("2")), bad)); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.waitSeen(t, 2); got[0] != "m:1" || got[1] != "m:2" {
+		t.Fatalf("received %v before the error, want [m:1 m:2]", got)
+	}
+}

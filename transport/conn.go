@@ -546,12 +546,11 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 	}
 	var armedRx uint64
 	bh, _ := h.(BatchHandler)
-	var batch [][][]byte
+	var batch [][][]byte // from getBatch while messages are being batched
 	if bh != nil {
-		batch = make([][][]byte, 0, maxBatch)
 		// Whatever ends the loop, the messages read before it are
 		// delivered, as they would have been one by one.
-		defer func() { deliver(c, bh, batch) }()
+		defer func() { putBatch(deliver(c, bh, batch)) }()
 	}
 	for {
 		if parking && msg == nil && !e.r.br.idleArmed && e.r.Buffered() == 0 {
@@ -608,14 +607,20 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		if f.More() {
 			continue
 		}
-		if bh != nil {
+		// Batched while more messages are whole in the buffer, and handed
+		// over before any read that could wait: a batch never waits for
+		// bytes still to come. A message alone goes as it is, with no
+		// batch made for it.
+		switch more := bh != nil && e.r.shortFrameBuffered(); {
+		case more || len(batch) > 0:
+			if batch == nil {
+				batch = getBatch()
+			}
 			batch = append(batch, msg)
-			// Handed over before any read that could wait: a batch never
-			// waits for bytes still to come.
-			if len(batch) == cap(batch) || !e.r.shortFrameBuffered() {
+			if !more || len(batch) == maxBatch {
 				batch = deliver(c, bh, batch)
 			}
-		} else {
+		default:
 			h.Message(c, msg)
 		}
 		msg, size = nil, 0
@@ -623,6 +628,8 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 			slab = nil // about to wait: an idle connection keeps no slab alive
 			slabN = slabFirst
 			e.r.DropArena()
+			putBatch(batch) // delivered, as nothing more is buffered
+			batch = nil
 		}
 		select {
 		case <-c.done:

@@ -157,9 +157,9 @@ func (q *sendQueue) freeLocked() {
 	}
 }
 
-// Batches of queued messages are pooled across connections: a busy
-// connection takes one per burst without growing it from nothing each
-// time, and an idle one holds none.
+// Batches of messages, queued to send or read to deliver, are pooled
+// across connections: a busy connection takes one per burst without
+// growing it from nothing each time, and an idle one holds none.
 var batchPool = sync.Pool{New: func() any { return new([][][]byte) }}
 
 func getBatch() [][][]byte {
@@ -177,9 +177,13 @@ func getBatch() [][][]byte {
 // that putting one back does not allocate.
 var batchHolders = sync.Pool{New: func() any { return new([][][]byte) }}
 
-// recycle gives a batch the writer is done with back to the pool; one
-// grown past the high-water mark's usual size is left to the collector.
-func (q *sendQueue) recycle(msgs [][][]byte) {
+// recycle gives a batch the writer is done with back to the pool.
+func (q *sendQueue) recycle(msgs [][][]byte) { putBatch(msgs) }
+
+// putBatch gives a batch (of the writer, or of readLoop's deliveries) back
+// to the pool; one grown past the high-water mark's usual size is left to
+// the collector.
+func putBatch(msgs [][][]byte) {
 	if msgs == nil || cap(msgs) > 4096 {
 		return
 	}

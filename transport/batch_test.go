@@ -136,3 +136,33 @@ func TestBatchDeliveredBeforeError(t *testing.T) {
 		t.Fatalf("received %v before the error, want [m:1 m:2]", got)
 	}
 }
+
+// TestBatchNotHeldByAPartialMessage: messages batched before a message
+// whose first frame is whole but whose last is still to come are handed
+// over before the reader waits for it.
+func TestBatchNotHeldByAPartialMessage(t *testing.T) {
+	h := &batchHandler{more: make(chan struct{}, 1)}
+	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ready := readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})
+	if _, err := nc.Write(cat(nullGreeting(), ready, frame(0, []byte("1")), frame(0, []byte("2")), frame(FlagMore, []byte("env")))); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.waitSeen(t, 2); got[0] != "m:1" || got[1] != "m:2" {
+		t.Fatalf("received %v, want [m:1 m:2]", got)
+	}
+	if _, err := nc.Write(frame(0, []byte("body"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.waitSeen(t, 3); got[2] != "m:env" {
+		t.Fatalf("received %v, want the third to start with env", got)
+	}
+}

@@ -512,15 +512,17 @@ type BatchHandler interface {
 // maxBatch is the most messages readLoop hands a BatchHandler at once.
 const maxBatch = 64
 
-// deliver hands the batch to bh, if it holds anything, and returns it
-// emptied for reuse.
-func deliver(c *Conn, bh BatchHandler, batch [][][]byte) [][][]byte {
-	if len(batch) == 0 {
-		return batch
+// deliver hands *batch to bh, if it holds anything, leaving it empty for
+// reuse. It empties *batch before the call, so that a handler that panics
+// does not get the same messages again from readLoop's deferred delivery.
+func deliver(c *Conn, bh BatchHandler, batch *[][][]byte) {
+	b := *batch
+	if len(b) == 0 {
+		return
 	}
-	bh.Messages(c, batch)
-	clear(batch)
-	return batch[:0]
+	*batch = b[:0]
+	bh.Messages(c, b)
+	clear(b)
 }
 
 // MaxFrames caps the frames of one received message, whatever the maximum
@@ -550,7 +552,10 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 	if bh != nil {
 		// Whatever ends the loop, the messages read before it are
 		// delivered, as they would have been one by one.
-		defer func() { putBatch(deliver(c, bh, batch)) }()
+		defer func() {
+			deliver(c, bh, &batch)
+			putBatch(batch)
+		}()
 	}
 	for {
 		if parking && msg == nil && !e.r.br.idleArmed && e.r.Buffered() == 0 {
@@ -559,6 +564,11 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 			e.r.br.idleArmed = true
 		}
 		e.r.idleWait = parking && msg == nil
+		// The messages batched so far go before any read that could wait,
+		// such as the rest of a message whose first frames were whole.
+		if len(batch) > 0 && !e.r.shortFrameBuffered() {
+			deliver(c, bh, &batch)
+		}
 		f, err := e.r.ReadFrame()
 		if err == errIdle {
 			if rx := c.rx.Load(); rx != armedRx || e.r.Buffered() > 0 {
@@ -572,7 +582,7 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 			return err
 		}
 		if f.IsCommand() {
-			batch = deliver(c, bh, batch) // in order with the command
+			deliver(c, bh, &batch) // in order with the command
 			if err := c.command(f.Body, h); err != nil {
 				return err
 			}
@@ -607,10 +617,10 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 		if f.More() {
 			continue
 		}
-		// Batched while more messages are whole in the buffer, and handed
-		// over before any read that could wait: a batch never waits for
-		// bytes still to come. A message alone goes as it is, with no
-		// batch made for it.
+		// Batched while the next frame is whole in the buffer; handed over
+		// when it is not, and again at the top of the loop before any read
+		// that could wait, so that a batch never waits for bytes still to
+		// come. A message alone goes as it is, with no batch made for it.
 		switch more := bh != nil && e.r.shortFrameBuffered(); {
 		case more || len(batch) > 0:
 			if batch == nil {
@@ -618,7 +628,7 @@ func (c *Conn) readLoop(e *engine, h Handler) error {
 			}
 			batch = append(batch, msg)
 			if !more || len(batch) == maxBatch {
-				batch = deliver(c, bh, batch)
+				deliver(c, bh, &batch)
 			}
 		default:
 			h.Message(c, msg)

@@ -254,9 +254,10 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	return Frame{Flags: flags &^ FlagLong, Body: body}, nil
 }
 
-// shortFrameBuffered reports whether the next frame is one that
-// shortBuffered takes: a short frame whole in the buffer. When it is not,
-// the next ReadFrame may have to wait for bytes.
+// shortFrameBuffered reports whether the next frame is a short frame whole
+// in the buffer, so that reading it cannot wait for bytes (it may still
+// fail: its flags are checked by the read). When it is not, the next
+// ReadFrame may have to wait.
 func (r *Reader) shortFrameBuffered() bool {
 	b := r.br
 	if b.w-b.r < 2 {

@@ -196,8 +196,8 @@ type bufWriter struct {
 func (w *bufWriter) Buffered() int { return w.n }
 
 // Write copies p into the buffer, flushing as it fills. A p of at least
-// directMin is written straight through, after the buffered bytes and in
-// the same system call (writeVec).
+// directMin is written straight through, after the buffered bytes and, up
+// to maxWrite, in the same system call (writeVec).
 func (w *bufWriter) Write(p []byte) (int, error) {
 	if len(p) >= directMin {
 		if err := w.writeVec(nil, p); err != nil {
@@ -235,6 +235,13 @@ func (w *bufWriter) writeVec(head, body []byte) error {
 	if w.err != nil {
 		return w.err
 	}
+	flush, per := writePlan(w.n, len(head), len(body))
+	if flush {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	first := body[:per-len(head)]
 	iov := w.iov[:0]
 	if w.n > 0 {
 		iov = append(iov, w.buf[:w.n])
@@ -242,19 +249,12 @@ func (w *bufWriter) writeVec(head, body []byte) error {
 	if len(head) > 0 {
 		iov = append(iov, head)
 	}
-	// No system call writes more than maxWrite: the body goes in equal
-	// pieces, the first with what precedes it.
-	per := len(body)
-	if total := w.n + len(head) + len(body); total > maxWrite {
-		pieces := (total + maxWrite - 1) / maxWrite
-		per = (len(body) + pieces - 1) / pieces
-	}
-	w.vec = append(iov, body[:per])
+	w.vec = append(iov, first)
 	_, err := w.vec.WriteTo(w.dst)
-	for rest := body[per:]; err == nil && len(rest) > 0; rest = rest[min(per, len(rest)):] {
-		_, err = w.dst.Write(rest[:min(per, len(rest))])
-	}
 	w.iov, w.vec = [3][]byte{}, nil
+	if err == nil {
+		_, err = writeCapped(w.dst, body[len(first):], per)
+	}
 	w.Release()
 	if err != nil {
 		w.err = err
@@ -284,7 +284,7 @@ func (w *bufWriter) Flush() error {
 		w.Release()
 		return nil
 	}
-	n, err := writeCapped(w.dst, w.buf[:w.n])
+	n, err := writeCapped(w.dst, w.buf[:w.n], 0)
 	if n < w.n && err == nil {
 		err = io.ErrShortWrite
 	}
@@ -309,17 +309,39 @@ func (w *bufWriter) Flush() error {
 // libzmq itself writes a 64 KiB message as 8 KiB and 57 KiB.
 const maxWrite = 48 << 10
 
-// writeCapped writes b in equal pieces of at most maxWrite.
-func writeCapped(dst io.Writer, b []byte) (int, error) {
-	per := len(b)
+// writePlan says how writeVec writes n buffered bytes, then a head of h
+// bytes and a body of b bytes, so that no system call writes more than
+// maxWrite: flush, when the buffered bytes must go alone first; then head
+// and body in nearly equal pieces of per bytes (the last may be shorter),
+// head and any buffered bytes left with the first.
+func writePlan(n, h, b int) (flush bool, per int) {
+	flush = n > 0 && n+h+b > maxWrite
+	per = h + b
 	if per > maxWrite {
-		pieces := (len(b) + maxWrite - 1) / maxWrite
+		pieces := (per + maxWrite - 1) / maxWrite
+		per = (per + pieces - 1) / pieces // over maxWrite/2, so over h
+	}
+	return flush, per
+}
+
+// writeCapped writes b in nearly equal pieces of at most per bytes (at
+// most maxWrite when per is 0).
+func writeCapped(dst io.Writer, b []byte, per int) (int, error) {
+	if per <= 0 {
+		per = maxWrite
+	}
+	if len(b) > per {
+		pieces := (len(b) + per - 1) / per
 		per = (len(b) + pieces - 1) / pieces
 	}
 	n := 0
 	for n < len(b) {
-		m, err := dst.Write(b[n:min(n+per, len(b))])
+		end := min(n+per, len(b))
+		m, err := dst.Write(b[n:end])
 		n += m
+		if err == nil && m < end-(n-m) {
+			err = io.ErrShortWrite
+		}
 		if err != nil {
 			return n, err
 		}

@@ -2,8 +2,68 @@ package transport
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"testing"
 )
+
+// TestWritePlan: for any buffered bytes, header and body, no system call
+// of writeVec's plan writes more than maxWrite, no piece is less than half
+// the largest (no small tail behind a full piece), and the calls add up.
+func TestWritePlan(t *testing.T) {
+	sizes := []int{0, 1, 9, 100, directMin, maxWrite / 2, maxWrite - 10, maxWrite - 9, maxWrite, maxWrite + 1,
+		64<<10 - 1, 64 << 10, 64<<10 + 9, 100 << 10, 1 << 20, 3<<20 + 7}
+	for _, n := range []int{0, 10, 1000, maxWrite - 9, ioBufferSize - 1} {
+		for _, h := range []int{0, 2, maxHeaderSize} {
+			for _, b := range sizes {
+				flush, per := writePlan(n, h, b)
+				var calls []int
+				if flush {
+					calls = append(calls, n) // Flush, itself capped below
+				}
+				left := h + b
+				firstExtra := n
+				if flush {
+					firstExtra = 0
+				}
+				for first := true; left > 0 || first; first = false {
+					c := min(per, left)
+					left -= c
+					if first {
+						c += firstExtra
+					}
+					calls = append(calls, c)
+				}
+				sum, hi, lo := 0, 0, 1<<62
+				for i, c := range calls {
+					sum += c
+					if !(flush && i == 0) {
+						hi, lo = max(hi, c), min(lo, c)
+						if c > maxWrite {
+							t.Fatalf("n=%d h=%d b=%d: a call of %d bytes; calls %v", n, h, b, c, calls)
+						}
+					}
+				}
+				if sum != n+h+b {
+					t.Fatalf("n=%d h=%d b=%d: calls %v add up to %d", n, h, b, calls, sum)
+				}
+				if len(calls) > 2 && lo < hi/2 && lo != calls[len(calls)-1] {
+					t.Fatalf("n=%d h=%d b=%d: calls %v: a small piece among large ones", n, h, b, calls)
+				}
+				if pieces := len(calls) - btoi(flush); pieces > 1 && calls[len(calls)-1] < hi/2 {
+					t.Fatalf("n=%d h=%d b=%d: calls %v end in a small tail", n, h, b, calls)
+				}
+			}
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // writeLog records the size of each Write and keeps the bytes.
 type writeLog struct {
@@ -16,72 +76,55 @@ func (w *writeLog) Write(p []byte) (int, error) {
 	return w.Buffer.Write(p)
 }
 
-// TestWritesCapped: no write of a frame, a large body or a full buffer is
-// longer than maxWrite; what is split goes in pieces of nearly equal size
-// (no small tail after a full piece); and the bytes arrive whole, in order.
+// TestWritesCapped: frames after buffered bytes, and full buffers, arrive
+// whole and in order, and no single Write is longer than maxWrite.
 func TestWritesCapped(t *testing.T) {
-	for _, size := range []int{directMin, maxWrite - maxHeaderSize, maxWrite, 64 << 10, 100 << 10, 1 << 20} {
-		body := bytes.Repeat([]byte{'b'}, size)
-		for i := range body {
-			body[i] = byte(i * 7)
-		}
-		var dst writeLog
-		w := NewWriter(&dst)
-		// A small frame first, so the large one's write carries buffered
-		// bytes and a header before the body.
-		if err := w.WriteFrame(FlagMore, []byte("envelope")); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.WriteFrame(0, body); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		want := frameStream(Frame{Flags: FlagMore, Body: []byte("envelope")}, Frame{Body: body})
-		if !bytes.Equal(dst.Bytes(), want) {
-			t.Fatalf("%d B body: the stream differs from the frames", size)
-		}
-		// Over a socket the buffered bytes, the header and the first
-		// piece go in one writev; a plain io.Writer gets them one by one.
-		var calls []int
-		pending := 0
-		for _, n := range dst.sizes {
-			if n < 64 {
-				pending += n
-				continue
+	for _, envelope := range []int{8, 60000} {
+		for _, size := range []int{directMin, maxWrite - maxHeaderSize, maxWrite, 64 << 10, 100 << 10, 1 << 20} {
+			body := make([]byte, size)
+			for i := range body {
+				body[i] = byte(i * 7)
 			}
-			calls = append(calls, pending+n)
-			pending = 0
-		}
-		lo, hi := calls[0], calls[0]
-		for _, n := range calls {
-			lo, hi = min(lo, n), max(hi, n)
-		}
-		if hi > maxWrite {
-			t.Errorf("%d B body: a write of %d bytes, over maxWrite (%d); writes %v", size, hi, maxWrite, calls)
-		}
-		if len(calls) > 1 && lo < hi/2 {
-			t.Errorf("%d B body: writes %v: a small piece beside a large one", size, calls)
+			env := bytes.Repeat([]byte{'e'}, envelope)
+			var dst writeLog
+			w := NewWriter(&dst)
+			if err := w.WriteFrame(FlagMore, env); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.WriteFrame(0, body); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			want := frameStream(Frame{Flags: FlagMore, Body: env}, Frame{Body: body})
+			if !bytes.Equal(dst.Bytes(), want) {
+				t.Fatalf("envelope %d B, body %d B: the stream differs from the frames", envelope, size)
+			}
+			for _, n := range dst.sizes {
+				if n > maxWrite {
+					t.Fatalf("envelope %d B, body %d B: a write of %d bytes; writes %v", envelope, size, n, dst.sizes)
+				}
+			}
 		}
 	}
+}
 
-	// A full buffer of small frames is flushed in capped pieces too.
-	var dst writeLog
-	w := NewWriter(&dst)
-	frame := make([]byte, 100)
-	for range ioBufferSize / (len(frame) + 2) {
-		if err := w.WriteFrame(0, frame); err != nil {
-			t.Fatal(err)
-		}
+// shortWriter accepts at most 10 bytes per call and reports no error.
+type shortWriter struct{}
+
+func (shortWriter) Write(p []byte) (int, error) { return min(len(p), 10), nil }
+
+// TestShortWriteFails: a writer that takes less than it was given without
+// an error fails the write with io.ErrShortWrite rather than looping.
+func TestShortWriteFails(t *testing.T) {
+	w := NewWriter(shortWriter{})
+	if err := w.WriteFrame(0, make([]byte, 100<<10)); !errors.Is(err, io.ErrShortWrite) {
+		t.Fatalf("large frame: %v, want io.ErrShortWrite", err)
 	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range dst.sizes {
-		if n > maxWrite {
-			t.Errorf("buffer flushed in writes of %v bytes, one over maxWrite (%d)", dst.sizes, maxWrite)
-			break
-		}
+	w = NewWriter(shortWriter{})
+	w.WriteFrame(0, make([]byte, 100))
+	if err := w.Flush(); !errors.Is(err, io.ErrShortWrite) {
+		t.Fatalf("flush: %v, want io.ErrShortWrite", err)
 	}
 }

@@ -121,16 +121,7 @@ func TestBadInputRefusedWithTypedReason(t *testing.T) {
 // and sends nothing is closed with HandshakeTimeout.
 func TestSilentPeerTimesOut(t *testing.T) {
 	evs := newEvents()
-	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: newChanHandler(), Monitor: evs.add, HandshakeTimeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	listenRaw(t, &Config{SocketType: PULL, Handler: newChanHandler(), Monitor: evs.add, HandshakeTimeout: 100 * time.Millisecond}) // connects, says nothing
 	ev := evs.wait(t, EventHandshakeFailed)
 	if ev.Reason != fsm.ReasonHandshakeTimeout {
 		t.Fatalf("got %v", ev)

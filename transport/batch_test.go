@@ -7,6 +7,24 @@ import (
 	"time"
 )
 
+// listenRaw listens on loopback with cfg and returns a plain TCP
+// connection to it, for a test to speak raw ZMTP (or anything else) on;
+// both close with the test.
+func listenRaw(t *testing.T, cfg *Config) net.Conn {
+	t.Helper()
+	ln, err := Listen("tcp://127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
 // batchHandler records what a BatchHandler receives, in order: "m:<body>"
 // per message, "c:<name>" per command, and the size of each batch.
 type batchHandler struct {
@@ -67,16 +85,7 @@ func (h *batchHandler) waitSeen(t *testing.T, n int) []string {
 // messages before a frame that is still arriving are not held back for it.
 func TestBatchDelivery(t *testing.T) {
 	h := &batchHandler{more: make(chan struct{}, 1)}
-	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := listenRaw(t, &Config{SocketType: PULL, Handler: h})
 	ready := readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})
 	sub := frame(FlagCommand, AppendCommandBody(nil, CmdSubscribe, []byte("t")))
 	var first []byte
@@ -117,16 +126,7 @@ func TestBatchDelivery(t *testing.T) {
 // malformed frame are all delivered before the connection fails.
 func TestBatchDeliveredBeforeError(t *testing.T) {
 	h := &batchHandler{more: make(chan struct{}, 1)}
-	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := listenRaw(t, &Config{SocketType: PULL, Handler: h})
 	ready := readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})
 	bad := []byte{0x80, 1, 'x'} // reserved flag bit: a protocol error
 	if _, err := nc.Write(cat(nullGreeting(), ready, frame(0, []byte("1")), frame(0, []byte("2")), bad)); err != nil {
@@ -142,16 +142,7 @@ func TestBatchDeliveredBeforeError(t *testing.T) {
 // over before the reader waits for it.
 func TestBatchNotHeldByAPartialMessage(t *testing.T) {
 	h := &batchHandler{more: make(chan struct{}, 1)}
-	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := listenRaw(t, &Config{SocketType: PULL, Handler: h})
 	ready := readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})
 	if _, err := nc.Write(cat(nullGreeting(), ready, frame(0, []byte("1")), frame(0, []byte("2")), frame(FlagMore, []byte("env")))); err != nil {
 		t.Fatal(err)

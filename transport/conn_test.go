@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -125,16 +124,7 @@ func TestSocketTypeMismatchIsFatal(t *testing.T) {
 
 func TestHTTPRequestRefusedAtFirstByte(t *testing.T) {
 	evs := newEvents()
-	ln, err := Listen("tcp://127.0.0.1:0", &Config{SocketType: PULL, Handler: newChanHandler(), Monitor: evs.add})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := listenRaw(t, &Config{SocketType: PULL, Handler: newChanHandler(), Monitor: evs.add})
 	nc.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 	e := evs.wait(t, EventHandshakeFailed)
 	if e.Reason != fsm.ReasonNotZMTP || !errors.Is(e.Err, ErrNotZMTP) {

@@ -403,13 +403,5 @@ func TestSubscriptionsZMTP30(t *testing.T) {
 // rawSettle publishes marker until the raw subscriber reads it.
 func rawSettle(t *testing.T, pub end, raw *rawpeer.Peer, marker string) {
 	t.Helper()
-	settle.Marker(t, func() { pub.send(t, marker) }, rawNext(raw), marker, timeout)
-}
-
-// rawNext reads the raw peer's next frame body, for settle.Marker.
-func rawNext(raw *rawpeer.Peer) func(time.Duration) (string, bool) {
-	return func(d time.Duration) (string, bool) {
-		f, err := raw.Next(d)
-		return string(f.Body), err == nil
-	}
+	settle.Marker(t, func() { pub.send(t, marker) }, raw.NextBody, marker, timeout)
 }

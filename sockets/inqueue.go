@@ -8,8 +8,9 @@ import (
 // inQueue is a socket's receive queue, bounded by the receive high-water
 // mark. Connections' readers append under a lock; a receiver takes all
 // that is queued in one step and then pops from its own batch without
-// touching that lock or any word the readers write, so a busy socket pays
-// one lock on each side per batch, not a channel hand-off per message.
+// touching that lock or any word the readers write, so the two sides
+// share one lock per batch, not a channel hand-off per message (each side
+// also has its own: readers' batches, receivers' pops).
 // Nothing is allocated up front: an idle socket's queue costs a few words.
 type inQueue struct {
 	limit int
@@ -51,16 +52,21 @@ func (q *inQueue) push(in inbound, done, closed <-chan struct{}) bool {
 				return false
 			}
 		}
-		if q.items == nil {
-			q.items = getInbound()
-		}
-		q.items = append(q.items, in)
-		if q.waitR != nil {
-			close(q.waitR)
-			q.waitR = nil
-		}
+		q.appendLocked(in)
 		q.mu.Unlock()
 		return true
+	}
+}
+
+// appendLocked, under mu, queues ins and wakes a waiting receiver.
+func (q *inQueue) appendLocked(ins ...inbound) {
+	if q.items == nil {
+		q.items = getInbound()
+	}
+	q.items = append(q.items, ins...)
+	if q.waitR != nil {
+		close(q.waitR)
+		q.waitR = nil
 	}
 }
 
@@ -80,15 +86,8 @@ func (q *inQueue) pushAll(ins []inbound, done, closed <-chan struct{}) bool {
 			continue
 		}
 		n := min(room, len(ins))
-		if q.items == nil {
-			q.items = getInbound()
-		}
-		q.items = append(q.items, ins[:n]...)
+		q.appendLocked(ins[:n]...)
 		ins = ins[n:]
-		if q.waitR != nil {
-			close(q.waitR)
-			q.waitR = nil
-		}
 		q.mu.Unlock()
 	}
 	return true

@@ -91,10 +91,7 @@ func TestPublisherTakesZMTP30Subscriptions(t *testing.T) {
 			raw.Send("\x00never")
 			raw.Send("\x01t")
 			raw.Send("\x01sync")
-			settle.Marker(t, func() { mustSend(t, pub, "sync") }, func(d time.Duration) (string, bool) {
-				f, err := raw.Next(d)
-				return string(f.Body), err == nil
-			}, "sync", 10*time.Second)
+			settle.Marker(t, func() { mustSend(t, pub, "sync") }, raw.NextBody, "sync", 10*time.Second)
 			mustSend(t, pub, "u1")
 			mustSend(t, pub, "t1", "two")
 			want := []rawFrame{{false, "t1"}, {false, "two"}}

@@ -4,7 +4,8 @@ import (
 	"net"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/zmtpgo/zmtp/internal/eventlog"
 )
 
 // listenRaw listens on loopback with cfg and returns a plain TCP
@@ -29,62 +30,36 @@ func listenRaw(t *testing.T, cfg *Config) net.Conn {
 // per message, "c:<name>" per command, and the size of each batch.
 type batchHandler struct {
 	dropHandler
+	seen    *eventlog.Log[string]
 	mu      sync.Mutex
-	seen    []string
 	batches []int
-	more    chan struct{}
 }
 
-func (h *batchHandler) note(s ...string) {
-	h.mu.Lock()
-	h.seen = append(h.seen, s...)
-	h.mu.Unlock()
-	select {
-	case h.more <- struct{}{}:
-	default:
-	}
-}
+func newBatchHandler() *batchHandler { return &batchHandler{seen: eventlog.New[string]()} }
 
-func (h *batchHandler) Message(c *Conn, frames [][]byte) { h.note("m:" + string(frames[0])) }
+func (h *batchHandler) Message(c *Conn, frames [][]byte) { h.seen.Add("m:" + string(frames[0])) }
 func (h *batchHandler) Messages(c *Conn, msgs [][][]byte) {
 	h.mu.Lock()
 	h.batches = append(h.batches, len(msgs))
 	h.mu.Unlock()
-	var s []string
 	for _, m := range msgs {
-		s = append(s, "m:"+string(m[0]))
+		h.seen.Add("m:" + string(m[0]))
 	}
-	h.note(s...)
 }
-func (h *batchHandler) Command(c *Conn, name string, _ []byte) { h.note("c:" + name) }
+func (h *batchHandler) Command(c *Conn, name string, _ []byte) { h.seen.Add("c:" + name) }
 
 // waitSeen waits until n entries have been recorded and returns them.
 func (h *batchHandler) waitSeen(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.After(netWait)
-	for {
-		h.mu.Lock()
-		if len(h.seen) >= n {
-			s := append([]string(nil), h.seen...)
-			h.mu.Unlock()
-			return s
-		}
-		h.mu.Unlock()
-		select {
-		case <-h.more:
-		case <-deadline:
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			t.Fatalf("have %v, want %d entries", h.seen, n)
-		}
-	}
+	h.seen.AwaitCount(t.Fatalf, netWait, n, func(string) bool { return true }, "entries")
+	return h.seen.All()
 }
 
 // TestBatchDelivery: messages read together reach a BatchHandler in
 // batches, in order, a command between them keeps its place, and the
 // messages before a frame that is still arriving are not held back for it.
 func TestBatchDelivery(t *testing.T) {
-	h := &batchHandler{more: make(chan struct{}, 1)}
+	h := newBatchHandler()
 	nc := listenRaw(t, &Config{SocketType: PULL, Handler: h})
 	ready := readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})
 	sub := frame(FlagCommand, AppendCommandBody(nil, CmdSubscribe, []byte("t")))
@@ -125,7 +100,7 @@ func TestBatchDelivery(t *testing.T) {
 // TestBatchDeliveredBeforeError: messages read in the same read as a
 // malformed frame are all delivered before the connection fails.
 func TestBatchDeliveredBeforeError(t *testing.T) {
-	h := &batchHandler{more: make(chan struct{}, 1)}
+	h := newBatchHandler()
 	nc := listenRaw(t, &Config{SocketType: PULL, Handler: h})
 	ready := readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})
 	bad := []byte{0x80, 1, 'x'} // reserved flag bit: a protocol error
@@ -141,7 +116,7 @@ func TestBatchDeliveredBeforeError(t *testing.T) {
 // whose first frame is whole but whose last is still to come are handed
 // over before the reader waits for it.
 func TestBatchNotHeldByAPartialMessage(t *testing.T) {
-	h := &batchHandler{more: make(chan struct{}, 1)}
+	h := newBatchHandler()
 	nc := listenRaw(t, &Config{SocketType: PULL, Handler: h})
 	ready := readyFrame(Metadata{{Name: PropSocketType, Value: []byte("PUSH")}})
 	if _, err := nc.Write(cat(nullGreeting(), ready, frame(0, []byte("1")), frame(0, []byte("2")), frame(FlagMore, []byte("env")))); err != nil {

@@ -341,6 +341,10 @@ func (c *Conn) queueCommand(body []byte, mode cmdMode) <-chan struct{} {
 	return room
 }
 
+// freeEvery is how many written messages writeLoop frees room for at a
+// time while it works through a batch.
+const freeEvery = 64
+
 // writeLoop writes everything queued, in batches taken under one lock,
 // flushes once the queue is empty, and ends when it stays empty: a burst
 // of small messages costs one write system call, and an idle connection
@@ -373,8 +377,8 @@ func (c *Conn) writeLoop() {
 				c.q.exit(false)
 				return
 			}
-			if i-done == 63 { // free room for blocked senders as we go
-				c.q.written(64)
+			if i+1-done == freeEvery { // free room for blocked senders as we go
+				c.q.written(freeEvery)
 				done = i + 1
 			}
 		}
@@ -382,7 +386,7 @@ func (c *Conn) writeLoop() {
 			c.q.written(len(msgs) - done)
 		}
 		written += int64(len(msgs))
-		c.q.recycle(msgs)
+		putBatch(msgs)
 	}
 }
 

@@ -36,7 +36,7 @@ const MaxCommandSize = 64 << 10
 const (
 	maxShortSize   = 255
 	maxHeaderSize  = 9                     // flags + 8-byte size
-	ioBufferSize   = 64 << 10              // bufio buffers: batches many small frames per syscall
+	ioBufferSize   = 64 << 10              // read and write buffers: many small frames per syscall
 	bodyChunkSize  = 1 << bodyPoolMaxShift // 256 KiB: first allocation for a large body; grows as data arrives
 	largeBody      = ioBufferSize / 2      // after a body this large the next header is read alone (fillMax)
 	maxFrameLength = math.MaxInt
@@ -259,12 +259,18 @@ func (r *Reader) ReadFrame() (Frame, error) {
 // fail: its flags are checked by the read). When it is not, the next
 // ReadFrame may have to wait.
 func (r *Reader) shortFrameBuffered() bool {
-	b := r.br
+	_, _, ok := r.br.shortFrame()
+	return ok
+}
+
+// shortFrame returns the flags and body size of the next frame if it is a
+// short frame whole in the buffer; its flags are not checked.
+func (b *bufReader) shortFrame() (flags byte, size int, ok bool) {
 	if b.w-b.r < 2 {
-		return false
+		return 0, 0, false
 	}
-	flags, size := b.buf[b.r], int(b.buf[b.r+1])
-	return flags&FlagLong == 0 && 2+size <= b.w-b.r
+	flags, size = b.buf[b.r], int(b.buf[b.r+1])
+	return flags, size, flags&FlagLong == 0 && 2+size <= b.w-b.r
 }
 
 // The body arena of Reader: its size, and the largest body carved from it.
@@ -282,15 +288,12 @@ func (r *Reader) DropArena() { r.arena = nil }
 // the general path's peeks and copies; anything else is left to it.
 func (r *Reader) shortBuffered() (Frame, bool) {
 	b := r.br
-	if b.w-b.r < 2 {
+	flags, size, ok := b.shortFrame()
+	if !ok || flags&flagsReserved != 0 || flags&(FlagCommand|FlagMore) == FlagCommand|FlagMore ||
+		flags&FlagCommand == 0 && r.max >= 0 && int64(size) > r.max {
 		return Frame{}, false
 	}
 	buf := b.buf[b.r:b.w]
-	flags, size := buf[0], int(buf[1])
-	if flags&(FlagLong|flagsReserved) != 0 || flags&(FlagCommand|FlagMore) == FlagCommand|FlagMore ||
-		2+size > len(buf) || flags&FlagCommand == 0 && r.max >= 0 && int64(size) > r.max {
-		return Frame{}, false
-	}
 	var body []byte
 	if size > arenaBody || flags&FlagCommand != 0 {
 		// A command's body may be kept for the connection's life (the
@@ -400,8 +403,9 @@ func (w *Writer) Release() {
 
 // WriteFrame writes one frame. flags may hold FlagMore and FlagCommand;
 // FlagLong is chosen from len(body). Small bodies are copied into the buffer;
-// a body of directMin or more is written straight through, with the
-// buffered bytes and its header, in one system call and without a copy.
+// a body of directMin or more is written straight through, without a copy,
+// with its header and the buffered bytes in as few system calls as
+// maxWrite allows (writeVec).
 func (w *Writer) WriteFrame(flags byte, body []byte) error {
 	// Refuse to put on the wire a frame that we would reject ourselves.
 	if err := checkFlags(flags); err != nil {

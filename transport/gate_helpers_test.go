@@ -176,9 +176,6 @@ func newEvLog() *evLog { return &evLog{eventlog.New[Event]()} }
 // add is the monitor callback.
 func (l *evLog) add(e Event) { l.Add(e) }
 
-// all returns a copy of the events so far.
-func (l *evLog) all() []Event { return l.All() }
-
 // evMatch matches the events of kind with reason (any reason for
 // ReasonNone) whose peer has prefix peer ("" for any).
 func evMatch(kind EventKind, reason fsm.Reason, peer string) func(Event) bool {

@@ -82,7 +82,7 @@ func TestGateACLOverTCP(t *testing.T) {
 		}
 	}
 	evs.waitCount(t, EventRejected, fsm.ReasonACLDenied, "", 3)
-	for _, ev := range evs.all() {
+	for _, ev := range evs.All() {
 		if ev.Kind == EventRejected && ev.Peer == "" {
 			t.Fatalf("a rejected event without a peer: %v", ev)
 		}
@@ -365,7 +365,7 @@ func TestGateIPv6(t *testing.T) {
 	mustRefuse(t, addr, "::1")
 	evs.waitCount(t, EventRejected, fsm.ReasonPeerLimitPerIP, "", 1)
 	var ev Event
-	for _, e := range evs.all() {
+	for _, e := range evs.All() {
 		if e.Reason == fsm.ReasonPeerLimitPerIP {
 			ev = e
 		}
@@ -390,7 +390,7 @@ func TestGateMappedIPv4(t *testing.T) {
 	mustRefuse(t, addr, "127.0.0.3")
 	evs.waitCount(t, EventRejected, fsm.ReasonNone, "", 2)
 	if evs.count(EventRejected, fsm.ReasonACLDenied, "") != 1 || evs.count(EventRejected, fsm.ReasonPeerLimitPerIP, "") != 1 {
-		t.Errorf("want one ACL and one per-IP refusal, got %v", evs.all())
+		t.Errorf("want one ACL and one per-IP refusal, got %v", evs.All())
 	}
 	ev, _ := evs.find(EventRejected, "127.0.0.3:")
 	if !strings.Contains(ev.Err.Error(), "reached for 127.0.0.3") {

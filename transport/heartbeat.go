@@ -26,10 +26,10 @@ func (h Heartbeat) ttlDeciseconds() uint16 {
 }
 
 // heartbeat is the liveness clock of one connection, run by the Conn's
-// timer (Conn.beat) under hbMu. It is pure: the caller passes the time and the count of frames
-// received so far, and it answers whether to send a PING and whether the
-// peer is dead, so it can be tested without a clock or a socket. Any
-// received frame counts as a sign of life.
+// timer (Conn.beat) under hbMu. It is pure: the caller passes the time and
+// the count of reads that brought bytes so far, and it answers whether to
+// send a PING and whether the peer is dead, so it can be tested without a
+// clock or a socket. Any received byte counts as a sign of life.
 type heartbeat struct {
 	cfg Heartbeat
 

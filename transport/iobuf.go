@@ -160,7 +160,7 @@ func (b *bufReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// release gives the buffer back while it holds no unread bytes.
+// releaseIfEmpty gives the buffer back while it holds no unread bytes.
 func (b *bufReader) releaseIfEmpty() {
 	if b.buf != nil && b.r == b.w {
 		putBuf(b.buf)
@@ -292,9 +292,7 @@ func (w *bufWriter) Flush() error {
 		w.err = err
 		return err
 	}
-	w.n = 0
-	putBuf(w.buf)
-	w.buf = nil
+	w.Release()
 	return nil
 }
 
@@ -316,12 +314,17 @@ const maxWrite = 48 << 10
 // head and any buffered bytes left with the first.
 func writePlan(n, h, b int) (flush bool, per int) {
 	flush = n > 0 && n+h+b > maxWrite
-	per = h + b
-	if per > maxWrite {
-		pieces := (per + maxWrite - 1) / maxWrite
-		per = (per + pieces - 1) / pieces // over maxWrite/2, so over h
+	return flush, pieceSize(h+b, maxWrite) // over maxWrite/2 when split, so over h
+}
+
+// pieceSize is the size of the nearly equal pieces, of at most max bytes,
+// that n bytes are split into.
+func pieceSize(n, max int) int {
+	if n <= max {
+		return n
 	}
-	return flush, per
+	pieces := (n + max - 1) / max
+	return (n + pieces - 1) / pieces
 }
 
 // writeCapped writes b in nearly equal pieces of at most per bytes (at
@@ -330,10 +333,7 @@ func writeCapped(dst io.Writer, b []byte, per int) (int, error) {
 	if per <= 0 {
 		per = maxWrite
 	}
-	if len(b) > per {
-		pieces := (len(b) + per - 1) / per
-		per = (len(b) + pieces - 1) / pieces
-	}
+	per = pieceSize(len(b), per)
 	n := 0
 	for n < len(b) {
 		end := min(n+per, len(b))

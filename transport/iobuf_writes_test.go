@@ -9,7 +9,8 @@ import (
 
 // TestWritePlan: for any buffered bytes, header and body, no system call
 // of writeVec's plan writes more than maxWrite, no piece is less than half
-// the largest (no small tail behind a full piece), and the calls add up.
+// the largest (no small tail behind a full piece). That the bytes arrive
+// whole and in order is TestWritesCapped's.
 func TestWritePlan(t *testing.T) {
 	sizes := []int{0, 1, 9, 100, directMin, maxWrite / 2, maxWrite - 10, maxWrite - 9, maxWrite, maxWrite + 1,
 		64<<10 - 1, 64 << 10, 64<<10 + 9, 100 << 10, 1 << 20, 3<<20 + 7}
@@ -34,18 +35,14 @@ func TestWritePlan(t *testing.T) {
 					}
 					calls = append(calls, c)
 				}
-				sum, hi, lo := 0, 0, 1<<62
+				hi, lo := 0, 1<<62
 				for i, c := range calls {
-					sum += c
 					if !(flush && i == 0) {
 						hi, lo = max(hi, c), min(lo, c)
 						if c > maxWrite {
 							t.Fatalf("n=%d h=%d b=%d: a call of %d bytes; calls %v", n, h, b, c, calls)
 						}
 					}
-				}
-				if sum != n+h+b {
-					t.Fatalf("n=%d h=%d b=%d: calls %v add up to %d", n, h, b, calls, sum)
 				}
 				if len(calls) > 2 && lo < hi/2 && lo != calls[len(calls)-1] {
 					t.Fatalf("n=%d h=%d b=%d: calls %v: a small piece among large ones", n, h, b, calls)

@@ -168,8 +168,8 @@ func (l *Listener) rawUnderPressure() *rawAccepter {
 // with a raw accept4 on the listener's descriptor (rawAccepter): the gate
 // decides from the address accept4 returns, and a refused peer's
 // descriptor is reset and closed without ever becoming a net.Conn, which
-// saves its poller registration and removal and the address lookups, a
-// fifth of the cost of a refusal. An admitted peer then costs a dup of
+// saves its poller registration and removal and the address lookups. An
+// admitted peer then costs a dup of
 // its descriptor (net.FileConn), which is why the switch is made only
 // under pressure: pressure counts refusals up and admissions down, and
 // the raw path is taken while it is at least pressureRaw.

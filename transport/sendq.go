@@ -177,9 +177,6 @@ func getBatch() [][][]byte {
 // that putting one back does not allocate.
 var batchHolders = sync.Pool{New: func() any { return new([][][]byte) }}
 
-// recycle gives a batch the writer is done with back to the pool.
-func (q *sendQueue) recycle(msgs [][][]byte) { putBatch(msgs) }
-
 // putBatch gives a batch (of the writer, or of readLoop's deliveries) back
 // to the pool; one grown past the high-water mark's usual size is left to
 // the collector.

@@ -78,7 +78,7 @@ func TestTokenHandshakeOverTCP(t *testing.T) {
 			if n := sev.count(EventAccepted, fsm.ReasonNone, ""); n != 1 {
 				t.Errorf("the server accepted %d connections, want 1", n)
 			}
-			for _, e := range append(sev.all(), cev.all()...) {
+			for _, e := range append(sev.All(), cev.All()...) {
 				if s := e.String(); strings.Contains(s, string(testToken)) || strings.Contains(s, string(otherToken)) {
 					t.Errorf("an event shows a token: %s", s)
 				}

@@ -139,8 +139,11 @@ const perfUsage = `usage: zmtp perf [-t limit_s] [-cpuprofile file] [-token-file
   lat-srv EP COUNT | lat-cli EP SIZE COUNT WARMUP
   conn-srv EP | conn-cli EP TOTAL WINDOW SECONDS
   mem-srv EP N SETTLE_MS | mem-cli EP N HOLD_S
+  lat-tcp-srv EP | lat-tcp-cli EP SIZE COUNT WARMUP
 
-The modes, arguments and RESULT lines of shared/anchors/zmqbench.c.
+The modes, arguments and RESULT lines of shared/anchors/zmqbench.c, plus
+lat-tcp: lat's round trips over plain TCP, the floor under lat, which
+zmqbench lacks.
 `
 
 // perfArgs are a mode's numeric arguments, checked by perfParseArgs.
@@ -218,6 +221,17 @@ func (p *perfRun) result(test, format string, v ...any) {
 // bound returns a socket of type t bound to ep; an ep with port 0 is named
 // on standard error once bound.
 func (p *perfRun) bound(ep string, t sockets.Type, opts ...sockets.Option) (*sockets.Socket, error) {
+	s, err := p.boundQuiet(ep, t, opts...)
+	if err == nil {
+		p.announce(ep, s)
+	}
+	return s, err
+}
+
+// boundQuiet is bound without the announcement, for a mode that must make
+// it later (mem-srv: once its baseline is read, so that a client waiting
+// for it cannot connect too early).
+func (p *perfRun) boundQuiet(ep string, t sockets.Type, opts ...sockets.Option) (*sockets.Socket, error) {
 	s, err := sockets.New(t, append(opts, p.serverSec...)...)
 	if err != nil {
 		return nil, err
@@ -226,10 +240,15 @@ func (p *perfRun) bound(ep string, t sockets.Type, opts ...sockets.Option) (*soc
 		s.Close()
 		return nil, err
 	}
+	return s, nil
+}
+
+// announce names on standard error the endpoint s took for ep, if ep asked
+// for any free port.
+func (p *perfRun) announce(ep string, s *sockets.Socket) {
 	if strings.HasSuffix(ep, ":0") {
 		fmt.Fprintln(p.stderr, "bound", s.LastEndpoint())
 	}
-	return s, nil
 }
 
 // sleep waits for d, or until the run is interrupted.

@@ -14,12 +14,14 @@ import (
 // memSrv binds a ROUTER socket and reports how much the resident set grew
 // per connection once n peers have each sent their hello and settle has
 // passed. Like zmqbench it reads VmRSS as is: no forced GC, so garbage the
-// handshakes left behind counts, as it does for the operating system.
+// handshakes left behind counts, as it does for the operating system. A
+// port-0 endpoint is named on standard error only once the "before"
+// figure is read: a client that waits for the name cannot be counted in it.
 func (p *perfRun) memSrv(ep string, n int, settle time.Duration) error {
 	if n < 1 {
 		return fmt.Errorf("N must be at least 1")
 	}
-	s, err := p.bound(ep, sockets.ROUTER, sockets.WithLinger(0))
+	s, err := p.boundQuiet(ep, sockets.ROUTER, sockets.WithLinger(0))
 	if err != nil {
 		return err
 	}
@@ -28,6 +30,7 @@ func (p *perfRun) memSrv(ep string, n int, settle time.Duration) error {
 		return err
 	}
 	before := perfRSSKiB()
+	p.announce(ep, s) // a port-0 endpoint is named only now, baseline read
 	ctx := p.ctx
 	// Every peer sends exactly one hello, so n messages means n live peers.
 	for range n {
@@ -55,14 +58,11 @@ func (p *perfRun) memCli(ep string, n int, hold time.Duration) error {
 	}()
 	ctx := p.ctx
 	for range n {
-		s, err := sockets.New(sockets.DEALER, append([]sockets.Option{sockets.WithLinger(0)}, p.clientSec...)...)
+		s, err := p.connected(sockets.DEALER, ep, sockets.WithLinger(0))
 		if err != nil {
 			return err
 		}
 		socks = append(socks, s)
-		if err := s.Connect(ep); err != nil {
-			return err
-		}
 		if err := s.Send(ctx, sockets.NewMsgString("hello")); err != nil {
 			return fmt.Errorf("send: %w", err)
 		}

@@ -16,12 +16,21 @@ import (
 // against what the machine's loopback and scheduler allow at that moment
 // (zmqbench has no such mode; the floor is the same for both).
 
+// tcpAddress returns the host:port of a tcp:// endpoint.
+func tcpAddress(ep string) (string, error) {
+	addr, ok := strings.CutPrefix(ep, "tcp://")
+	if !ok {
+		return "", fmt.Errorf("lat-tcp wants a tcp:// endpoint, got %q", ep)
+	}
+	return addr, nil
+}
+
 // latTCPSrv accepts one TCP connection on ep (tcp://host:port) and echoes
 // what it reads until the client closes.
 func (p *perfRun) latTCPSrv(ep string) error {
-	addr, ok := strings.CutPrefix(ep, "tcp://")
-	if !ok {
-		return fmt.Errorf("lat-tcp wants a tcp:// endpoint, got %q", ep)
+	addr, err := tcpAddress(ep)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -66,9 +75,9 @@ func (p *perfRun) latTCPCli(ep string, size, count, warmup int) error {
 	if size < 1 {
 		return fmt.Errorf("SIZE must be at least 1 for a TCP echo")
 	}
-	addr, ok := strings.CutPrefix(ep, "tcp://")
-	if !ok {
-		return fmt.Errorf("lat-tcp wants a tcp:// endpoint, got %q", ep)
+	addr, err := tcpAddress(ep)
+	if err != nil {
+		return err
 	}
 	var d net.Dialer
 	c, err := d.DialContext(p.ctx, "tcp", addr)

@@ -99,6 +99,13 @@ func (p *Peer) Send(frames ...string) {
 	}
 }
 
+// NextBody is Next for a frame's body as text, reporting whether a frame
+// came within d: what settle.Marker reads the subscriber with.
+func (p *Peer) NextBody(d time.Duration) (string, bool) {
+	f, err := p.Next(d)
+	return string(f.Body), err == nil
+}
+
 // Next reads one frame if one starts within d. Only the wait for its
 // first byte times out, which leaves the stream in sync.
 func (p *Peer) Next(d time.Duration) (transport.Frame, error) {
